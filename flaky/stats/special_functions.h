@@ -1,0 +1,37 @@
+// Special functions behind flaky's exact statistics: the regularized
+// incomplete beta function, its inverse (Clopper-Pearson bounds are beta
+// quantiles), and the standard normal quantile (Wilson and Katz intervals).
+//
+//   // P(X <= 2) for X ~ Binomial(300, 0.01) is 1 - I_0.01(3, 298).
+//   double cdf = 1.0 - RegularizedIncompleteBeta(3, 298, 0.01);
+//   // The exact one-sided 95% upper bound for 0 failures in 2995 runs.
+//   double upper = InverseRegularizedIncompleteBeta(1, 2995, 0.95);
+//   double z = NormalQuantile(0.975);  // 1.959963984540054
+//
+// These are plain math functions for callers that validated their inputs
+// (binomial.h, compare.h do and return InvalidArgument); outside the domain
+// they return NaN rather than a Status. All are pure and thread-safe.
+#ifndef FLAKY_STATS_SPECIAL_FUNCTIONS_H_
+#define FLAKY_STATS_SPECIAL_FUNCTIONS_H_
+
+namespace flaky::stats {
+
+// RegularizedIncompleteBeta returns I_x(a, b) for a > 0, b > 0 and
+// 0 <= x <= 1, with a relative error of about 1e-12 for the parameter sizes
+// flaky meets (a + b up to 1e7). NaN outside that domain or when the
+// continued fraction does not converge.
+double RegularizedIncompleteBeta(double a, double b, double x);
+
+// InverseRegularizedIncompleteBeta returns the x in [0, 1] with
+// I_x(a, b) = p, for a > 0, b > 0 and 0 <= p <= 1 (p = 0 gives 0, p = 1
+// gives 1). Relative error about 1e-12. NaN outside the domain.
+double InverseRegularizedIncompleteBeta(double a, double b, double p);
+
+// NormalQuantile returns z with Phi(z) = p for the standard normal
+// distribution, 0 < p < 1 (nearly full double precision); -inf/+inf for p = 0
+// and p = 1, NaN outside [0, 1].
+double NormalQuantile(double p);
+
+}  // namespace flaky::stats
+
+#endif  // FLAKY_STATS_SPECIAL_FUNCTIONS_H_
