@@ -1,0 +1,114 @@
+// Starvation profiles: the parsed, validated form of strings such as
+// `taskset:0+hogs:2+chaos:7` that say how the starve wrapper squeezes a test.
+//
+//   absl::StatusOr<Profile> profile = ParseProfile("cgroup:20+hogs:1");
+//   if (!profile.ok()) return profile.status();  // points at the bad part
+//   profile->cgroup->percent;                     // 20
+//   profile->ToString();                          // "cgroup:20+hogs:1"
+//
+// Grammar (parts joined by '+', each part at most once except env):
+//   none                         plain run; cannot be combined
+//   taskset:CPUS                 CPUS = N or N-M, comma separated: 0 / 0-3,6
+//   cgroup:PCT[/PERIOD_US]       PCT of one CPU, 1..100; period 1000..1000000
+//                                (default 100000); quota >= 1000 us
+//   hogs:N                       N busy competitors, 1..64
+//   chaos:SEED[,p=PCT][,ms=MIN-MAX][,cap=PCT]
+//                                SEED is a decimal uint64; p = stall chance per
+//                                wake-up in percent (default 20; mutex unlocks
+//                                use a tenth of it); ms = stall range in
+//                                milliseconds (default 1-20, log-uniform);
+//                                cap = share of wall time a process may spend
+//                                stalled, in percent (default 10)
+//   env:K=V                      K matches [A-Za-z_][A-Za-z0-9_]*; V may not
+//                                contain '+'; repeatable with distinct keys
+#ifndef FLAKY_STARVE_PROFILE_H_
+#define FLAKY_STARVE_PROFILE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace flaky::starve {
+
+// CgroupLimit is a CPU bandwidth limit: `percent` of one CPU per
+// `period_us` microseconds.
+struct CgroupLimit {
+  int percent = 100;
+  int64_t period_us = 100000;
+
+  // QuotaUs is the run time allowed per period, in microseconds.
+  int64_t QuotaUs() const { return period_us * percent / 100; }
+
+  friend bool operator==(const CgroupLimit& a, const CgroupLimit& b) {
+    return a.percent == b.percent && a.period_us == b.period_us;
+  }
+};
+
+// ChaosSpec configures the preloaded schedule-perturbation shim.
+struct ChaosSpec {
+  uint64_t seed = 0;
+  // Chance, in percent, that a thread start, condition signal/broadcast or
+  // semaphore post stalls its caller; mutex unlocks use a tenth of it.
+  int stall_percent = 20;
+  // Stall durations are log-uniform in [min_ms, max_ms].
+  int min_ms = 1;
+  int max_ms = 20;
+  // Upper bound, in percent, on the share of the process's wall time spent
+  // in stalls (summed over its threads).
+  int cap_percent = 10;
+
+  friend bool operator==(const ChaosSpec& a, const ChaosSpec& b) {
+    return a.seed == b.seed && a.stall_percent == b.stall_percent &&
+           a.min_ms == b.min_ms && a.max_ms == b.max_ms &&
+           a.cap_percent == b.cap_percent;
+  }
+};
+
+// Profile is one starvation profile; an empty Profile is `none`.
+struct Profile {
+  // CPUs the test is pinned to, ascending and distinct; empty means "leave
+  // the affinity alone".
+  std::vector<int> cpus;
+  std::optional<CgroupLimit> cgroup;
+  // Number of busy competitors on the test's CPUs.
+  int hogs = 0;
+  std::optional<ChaosSpec> chaos;
+  // Extra environment variables for the test, sorted by name.
+  std::vector<std::pair<std::string, std::string>> env;
+
+  // IsNone is true when the profile changes nothing.
+  bool IsNone() const {
+    return cpus.empty() && !cgroup && hogs == 0 && !chaos && env.empty();
+  }
+
+  // ToString returns the canonical form: parts in the order taskset, cgroup,
+  // hogs, chaos, env (by name), defaults omitted, CPU lists as ranges.
+  // ParseProfile(p.ToString()) == p for every parsed profile.
+  std::string ToString() const;
+
+  friend bool operator==(const Profile& a, const Profile& b) {
+    return a.cpus == b.cpus && a.cgroup == b.cgroup && a.hogs == b.hogs &&
+           a.chaos == b.chaos && a.env == b.env;
+  }
+};
+
+// ParseProfile parses `text` (grammar in the file comment). Errors are
+// InvalidArgument with a message that starts with the offending part, e.g.
+// `cgroup:abc: "abc" is not a percentage in 1..100`.
+absl::StatusOr<Profile> ParseProfile(absl::string_view text);
+
+// FormatCpuList renders ascending CPUs as ranges: {0,1,2,5} -> "0-2,5".
+std::string FormatCpuList(const std::vector<int>& cpus);
+
+// ParseCpuList parses "0-2,5" (any order, duplicates allowed) into ascending
+// distinct CPUs. Errors are InvalidArgument naming the bad element.
+absl::StatusOr<std::vector<int>> ParseCpuList(absl::string_view text);
+
+}  // namespace flaky::starve
+
+#endif  // FLAKY_STARVE_PROFILE_H_
