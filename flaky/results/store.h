@@ -1,0 +1,156 @@
+// The trials store: every trial of every hunt in one SQLite database, and
+// the per-case summaries stats, reports and metrics are computed from.
+//
+//   FLAKY_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+//                          Store::Open("/ws/flaky.db"));
+//   FLAKY_RETURN_IF_ERROR(store->BeginHunt(hunt));
+//   FLAKY_RETURN_IF_ERROR(store->InsertTrials(trials_of_one_bazel_run));
+//   FLAKY_RETURN_IF_ERROR(store->FinishHunt(hunt.id, "done", absl::Now()));
+//   FLAKY_ASSIGN_OR_RETURN(std::vector<CaseSummary> cases,
+//                          store->Summarize({.hunt_ids = {hunt.id}}));
+//
+// Durability: WAL journal, synchronous=NORMAL, one transaction per
+// InsertTrials batch. A process killed at any point (Ctrl-C, SIGKILL, a
+// crash) leaves a consistent database holding exactly the batches whose
+// InsertTrials returned, plus possibly the one in flight as a whole; a
+// power loss may also lose the last committed batches but never corrupts.
+// The schema has a version and ordered migrations, applied in one
+// transaction when an older database is opened.
+//
+// Kept logs: InsertTrials copies the test.log of the first failing trial of
+// every (target, failure signature) into `<path>.logs/` (see log_keeper.h),
+// because Bazel overwrites bazel-testlogs on the next invocation: call
+// InsertTrials for one `bazel test` invocation's trials before starting the
+// next one.
+//
+// Thread-safety: a Store is not thread-safe; give each thread its own (they
+// may share a file). Several processes may use one file at once: writers
+// wait up to StoreOptions::busy_timeout for each other.
+#ifndef FLAKY_RESULTS_STORE_H_
+#define FLAKY_RESULTS_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "flaky/results/summary.h"
+#include "flaky/results/trial.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace flaky::results {
+
+// kStoreSchemaVersion is the schema version this build writes; Open
+// migrates older databases to it.
+inline constexpr int kStoreSchemaVersion = 2;
+
+// HuntRecord describes one `flaky hunt` invocation.
+struct HuntRecord {
+  std::string id;  // unique, chosen by the caller (e.g. time + random)
+  absl::Time started_at = absl::UnixEpoch();
+  std::string command_line;
+  std::string commit;  // `git rev-parse HEAD`, or ""
+  std::string host;
+  std::vector<std::string> profiles;  // as given, e.g. {"none", "cgroup:20"}
+  std::string mode;  // "bazel_runs" or "in_process_repeat"
+  // Written by FinishHunt, read back by ListHunts: "running" until then.
+  std::string status = "running";
+  std::optional<absl::Time> finished_at;
+  int64_t trials = 0;  // ListHunts only: trials stored for the hunt
+};
+
+// Filter selects trials; an empty list matches everything.
+struct Filter {
+  std::vector<std::string> hunt_ids;
+  std::vector<std::string> targets;
+  std::vector<std::string> profiles;
+};
+
+// StoreOptions tunes Open.
+struct StoreOptions {
+  // busy_timeout is how long a statement waits for another writer.
+  absl::Duration busy_timeout = absl::Seconds(30);
+  // keep_logs: copy first failing logs (see above). Off in benchmarks.
+  bool keep_logs = true;
+};
+
+// Store is an open trials database. Movable only through the unique_ptr
+// Open returns.
+class Store {
+ public:
+  // Open opens the database at `path`, creating it (and nothing else: the
+  // directory must exist) and migrating it to kStoreSchemaVersion.
+  // Unavailable when the file cannot be opened or created (naming the
+  // path); FailedPrecondition when it is not a SQLite database, or was
+  // written by a newer flaky (schema version above kStoreSchemaVersion).
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const std::string& path, const StoreOptions& options = {});
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // path is the database file; logs_dir is where kept logs go
+  // (`path` + ".logs").
+  const std::string& path() const { return path_; }
+  std::string logs_dir() const { return path_ + ".logs"; }
+
+  // SchemaVersion reads the schema version recorded in the database.
+  absl::StatusOr<int> SchemaVersion();
+
+  // BeginHunt records a new hunt with status "running". AlreadyExists when
+  // the id is taken; InvalidArgument for an empty id.
+  absl::Status BeginHunt(const HuntRecord& hunt);
+
+  // InsertTrials stores `trials` in one transaction: all or none. Every
+  // trial's hunt_id must have been begun (FailedPrecondition otherwise,
+  // naming it). Also keeps first failing logs (see above); a log that
+  // cannot be copied is not an error: the summary then points at the
+  // trial's own log_path. Unavailable for I/O errors (disk full, locked
+  // longer than busy_timeout).
+  absl::Status InsertTrials(absl::Span<const Trial> trials);
+
+  // FinishHunt sets the hunt's final status (e.g. "done", "interrupted",
+  // "failed: <reason>") and end time. NotFound for an unknown id.
+  absl::Status FinishHunt(absl::string_view hunt_id, absl::string_view status,
+                          absl::Time finished_at);
+
+  // ListHunts returns every hunt, oldest first, with its trial count.
+  absl::StatusOr<std::vector<HuntRecord>> ListHunts();
+
+  // ListTrials returns the selected trials in execution order: by start
+  // time, then run, shard, attempt, repetition, insertion.
+  absl::StatusOr<std::vector<Trial>> ListTrials(const Filter& filter);
+
+  // Summarize aggregates the selected trials per (target, test case,
+  // profile, hunt mode), ordered by those keys. "Execution order" for
+  // trials_to_first_failure and trials_since_last_failure is ListTrials'
+  // order, skipped trials not counted. Signatures are most frequent first
+  // (ties: earliest first); each carries the message, kept log (else the
+  // trial's log_path), seed and run of its first occurrence.
+  absl::StatusOr<std::vector<CaseSummary>> Summarize(const Filter& filter);
+
+ private:
+  Store(std::string path, sqlite3* db, const StoreOptions& options);
+  absl::Status Exec(absl::string_view sql);
+  absl::Status Migrate();
+  absl::Status SqliteError(absl::string_view what) const;
+  absl::StatusOr<std::string> KeepFirstLog(const Trial& trial);
+
+  std::string path_;
+  sqlite3* db_;
+  StoreOptions options_;
+  sqlite3_stmt* insert_trial_ = nullptr;  // prepared once, reused per batch
+};
+
+}  // namespace flaky::results
+
+#endif  // FLAKY_RESULTS_STORE_H_
