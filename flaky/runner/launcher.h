@@ -1,0 +1,114 @@
+// Starting subprocesses (bazel, git) behind an interface, so the runner's
+// logic can be unit-tested with a scripted launcher and run for real with
+// PosixLauncher.
+//
+//   PosixLauncher launcher;
+//   absl::StatusOr<CommandResult> query =
+//       launcher.Run({.argv = {"bazel", "query", "//tests/..."}});
+//   absl::StatusOr<std::unique_ptr<Process>> test =
+//       launcher.Start({.argv = {"bazel", "test", "//t"},
+//                       .stderr_path = "/tmp/hunt/bazel.log"});
+//   while (!(*test)->Poll()) { ... read the BEP file ... }
+#ifndef FLAKY_RUNNER_LAUNCHER_H_
+#define FLAKY_RUNNER_LAUNCHER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "flaky/runner/clock.h"
+
+namespace flaky::runner {
+
+// Command is a program to start.
+struct Command {
+  // argv[0] is looked up on PATH when it has no '/'.
+  std::vector<std::string> argv = {};
+  // working_dir is the child's current directory; "" inherits ours.
+  std::string working_dir = "";
+  // stdout_path/stderr_path receive the child's output (created or
+  // truncated); "" inherits ours. Used by Start only; Run captures.
+  std::string stdout_path = "";
+  std::string stderr_path = "";
+};
+
+// ExitStatus is how a process ended: an exit code, or the signal that
+// killed it.
+struct ExitStatus {
+  int code = 0;
+  int signal = 0;  // non-zero when killed by a signal (code is then -1)
+
+  // Exited is true when the process exited (not killed) with `expected`.
+  bool Exited(int expected) const { return signal == 0 && code == expected; }
+
+  // ToString renders "exit code 3" or "killed by signal 9".
+  std::string ToString() const;
+};
+
+// CommandResult is a finished, captured Run.
+struct CommandResult {
+  ExitStatus status;
+  std::string stdout_text;
+  std::string stderr_text;
+};
+
+// Process is a started child. Not thread-safe: one owner polls it.
+class Process {
+ public:
+  virtual ~Process() = default;
+
+  // Poll returns the exit status once the process has ended, nullopt while
+  // it runs. Never blocks.
+  virtual std::optional<ExitStatus> Poll() = 0;
+
+  // Wait blocks until the process ends and returns its status.
+  virtual ExitStatus Wait() = 0;
+
+  // Interrupt asks the process to stop as Ctrl-C would (SIGINT to its
+  // process group; Bazel then cancels its actions and exits).
+  virtual void Interrupt() = 0;
+
+  // Kill ends the process group at once (SIGKILL).
+  virtual void Kill() = 0;
+};
+
+// Launcher starts processes. Implementations are thread-compatible.
+class Launcher {
+ public:
+  virtual ~Launcher() = default;
+
+  // Start starts `command` and returns at once. The child gets its own
+  // process group, so a terminal's Ctrl-C reaches only us and we decide how
+  // to stop it. NotFound when argv[0] cannot be executed, InvalidArgument
+  // for an empty argv, Unavailable when an output file cannot be opened.
+  virtual absl::StatusOr<std::unique_ptr<Process>> Start(
+      const Command& command) = 0;
+
+  // Run starts `command`, captures its stdout and stderr and waits for it.
+  // A non-zero exit is a result, not an error; errors are Start's.
+  virtual absl::StatusOr<CommandResult> Run(const Command& command) = 0;
+};
+
+// PosixLauncher starts real processes with fork/exec.
+class PosixLauncher : public Launcher {
+ public:
+  absl::StatusOr<std::unique_ptr<Process>> Start(
+      const Command& command) override;
+  absl::StatusOr<CommandResult> Run(const Command& command) override;
+};
+
+// FindOnPath returns the absolute path of `program` found on `path_env`
+// (a PATH value), or NotFound saying so.
+absl::StatusOr<std::string> FindOnPath(const std::string& program,
+                                       const std::string& path_env);
+
+// StopProcess interrupts `process`, gives it `grace` (on `clock`) to end,
+// then kills it, and returns how it ended.
+ExitStatus StopProcess(Process& process, absl::Duration grace, Clock& clock);
+
+}  // namespace flaky::runner
+
+#endif  // FLAKY_RUNNER_LAUNCHER_H_

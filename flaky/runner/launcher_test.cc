@@ -1,0 +1,185 @@
+#include "flaky/runner/launcher.h"
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/time/time.h"
+#include "flaky/base/status_matchers.h"
+#include "flaky/runner/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace flaky::runner {
+namespace {
+
+using ::flaky::testing::IsOk;
+using ::flaky::testing::StatusIs;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(PosixLauncher, RunCapturesBothStreamsAndTheExitCode) {
+  PosixLauncher launcher;
+  absl::StatusOr<CommandResult> result = launcher.Run(
+      {.argv = {"sh", "-c", "echo out; echo err >&2; exit 3"}});
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->stdout_text, "out\n");
+  EXPECT_EQ(result->stderr_text, "err\n");
+  EXPECT_TRUE(result->status.Exited(3));
+  EXPECT_EQ(result->status.ToString(), "exit code 3");
+}
+
+TEST(PosixLauncher, RunDrainsLargeOutputOnBothStreams) {
+  // More than a pipe buffer on each stream: reading one at a time would
+  // deadlock.
+  PosixLauncher launcher;
+  absl::StatusOr<CommandResult> result = launcher.Run(
+      {.argv = {"sh", "-c",
+                "i=0; while [ $i -lt 20000 ]; do echo 0123456789; "
+                "echo 0123456789 >&2; i=$((i+1)); done"}});
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->stdout_text.size(), 220000u);
+  EXPECT_EQ(result->stderr_text.size(), 220000u);
+}
+
+TEST(PosixLauncher, RunHonoursTheWorkingDirectory) {
+  PosixLauncher launcher;
+  absl::StatusOr<CommandResult> result =
+      launcher.Run({.argv = {"pwd"}, .working_dir = "/"});
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->stdout_text, "/\n");
+}
+
+TEST(PosixLauncher, MissingProgramIsNotFound) {
+  PosixLauncher launcher;
+  EXPECT_THAT(launcher.Run({.argv = {"flaky-no-such-program"}}),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("flaky-no-such-program not found on PATH")));
+  EXPECT_THAT(launcher.Start({.argv = {"/nonexistent/prog"}}),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("/nonexistent/prog is not an executable")));
+}
+
+TEST(PosixLauncher, MissingWorkingDirectoryIsNotFound) {
+  PosixLauncher launcher;
+  EXPECT_THAT(
+      launcher.Run({.argv = {"true"}, .working_dir = "/nonexistent/dir"}),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/dir")));
+}
+
+TEST(PosixLauncher, EmptyCommandIsInvalid) {
+  PosixLauncher launcher;
+  EXPECT_THAT(launcher.Run({}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(PosixLauncher, StartWritesOutputFiles) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  PosixLauncher launcher;
+  absl::StatusOr<std::unique_ptr<Process>> process = launcher.Start(
+      {.argv = {"sh", "-c", "echo to-out; echo to-err >&2; exit 5"},
+       .stdout_path = dir + "/out.txt",
+       .stderr_path = dir + "/err.txt"});
+  ASSERT_THAT(process, IsOk());
+  EXPECT_TRUE((*process)->Wait().Exited(5));
+  EXPECT_EQ(ReadFile(dir + "/out.txt"), "to-out\n");
+  EXPECT_EQ(ReadFile(dir + "/err.txt"), "to-err\n");
+}
+
+TEST(PosixLauncher, UnwritableOutputIsUnavailable) {
+  PosixLauncher launcher;
+  EXPECT_THAT(launcher.Start({.argv = {"true"},
+                              .stderr_path = "/nonexistent/dir/err.txt"}),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("cannot write /nonexistent/dir/err.txt")));
+}
+
+TEST(PosixLauncher, InterruptSendsSigintToTheProcessGroup) {
+  PosixLauncher launcher;
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      launcher.Start({.argv = {"sleep", "600"}});
+  ASSERT_THAT(process, IsOk());
+  EXPECT_FALSE((*process)->Poll().has_value());
+  (*process)->Interrupt();
+  ExitStatus status = (*process)->Wait();
+  EXPECT_EQ(status.signal, SIGINT);
+  EXPECT_EQ(status.ToString(), "killed by signal 2");
+  EXPECT_EQ((*process)->Poll()->signal, SIGINT);
+}
+
+TEST(PosixLauncher, StopProcessKillsAChildThatIgnoresInterrupt) {
+  PosixLauncher launcher;
+  const std::string ready = std::string(std::getenv("TEST_TMPDIR")) + "/ready";
+  absl::StatusOr<std::unique_ptr<Process>> process = launcher.Start(
+      {.argv = {"sh", "-c",
+                "trap '' INT; echo ready > " + ready +
+                    "; while :; do sleep 1; done"}});
+  ASSERT_THAT(process, IsOk());
+  // The trap must be installed before we interrupt: wait for the file the
+  // shell writes after it (bounded, fails loudly).
+  RealClock clock;
+  const absl::Time deadline = clock.Now() + absl::Seconds(60);
+  while (ReadFile(ready) != "ready\n") {
+    ASSERT_LT(clock.Now(), deadline) << "child never became ready";
+    clock.SleepFor(absl::Milliseconds(10));
+  }
+  ExitStatus status = StopProcess(**process, absl::Milliseconds(200), clock);
+  EXPECT_EQ(status.signal, SIGKILL);
+}
+
+class ScriptedProcess : public Process {
+ public:
+  explicit ScriptedProcess(bool obeys_interrupt)
+      : obeys_interrupt_(obeys_interrupt) {}
+  std::optional<ExitStatus> Poll() override { return status_; }
+  ExitStatus Wait() override { return status_.value(); }
+  void Interrupt() override {
+    ++interrupts;
+    if (obeys_interrupt_) status_ = ExitStatus{.code = 8};
+  }
+  void Kill() override {
+    ++kills;
+    status_ = ExitStatus{.code = -1, .signal = SIGKILL};
+  }
+  int interrupts = 0;
+  int kills = 0;
+
+ private:
+  bool obeys_interrupt_;
+  std::optional<ExitStatus> status_;
+};
+
+TEST(StopProcess, InterruptsFirstAndKillsOnlyAfterTheGrace) {
+  ManualClock clock(absl::FromUnixSeconds(1000));
+  ScriptedProcess polite(/*obeys_interrupt=*/true);
+  EXPECT_TRUE(StopProcess(polite, absl::Seconds(10), clock).Exited(8));
+  EXPECT_EQ(polite.interrupts, 1);
+  EXPECT_EQ(polite.kills, 0);
+
+  ScriptedProcess stubborn(/*obeys_interrupt=*/false);
+  const absl::Time start = clock.Now();
+  EXPECT_EQ(StopProcess(stubborn, absl::Seconds(10), clock).signal, SIGKILL);
+  EXPECT_EQ(stubborn.kills, 1);
+  EXPECT_GE(clock.Now() - start, absl::Seconds(10));
+}
+
+TEST(FindOnPath, SearchesEachDirectoryInOrder) {
+  absl::StatusOr<std::string> sh = FindOnPath("sh", "/nonexistent:/bin:/usr/bin");
+  ASSERT_THAT(sh, IsOk());
+  EXPECT_EQ(*sh, "/bin/sh");
+  EXPECT_THAT(FindOnPath("sh", ""),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("sh not found on PATH (empty)")));
+}
+
+}  // namespace
+}  // namespace flaky::runner
