@@ -136,6 +136,14 @@ def main():
     se = math.sqrt(1 / a - 1 / n1 + 1 / b - 1 / n0)
     z = NormalDist().inv_cdf(0.975)
     print(a, n1, b, n0, repr(rr), repr(rr * math.exp(-z * se)), repr(rr * math.exp(z * se)))
+  print("== ratio bounds when one side has no failures (two-sided exact) ==")
+  for a, n1, b, n0 in [(5, 100, 0, 500), (0, 400, 6, 300)]:
+    lo1, hi1 = cp_two_sided(a, n1, 0.95)
+    lo0, hi0 = cp_two_sided(b, n0, 0.95)
+    if b == 0:
+      print(a, n1, b, n0, "at least", f"{lo1 / hi0:.17e}")
+    else:
+      print(a, n1, b, n0, "at most", f"{hi1 / lo0:.17e}")
 
 
 if __name__ == "__main__":
