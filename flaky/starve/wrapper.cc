@@ -1,0 +1,524 @@
+#include "flaky/starve/wrapper.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "flaky/base/status_macros.h"
+#include "flaky/starve/cgroup.h"
+#include "flaky/starve/embedded_shim.h"
+#include "flaky/starve/exit_codes.h"
+#include "flaky/starve/hogs.h"
+#include "flaky/starve/profile.h"
+#include "flaky/starve/record.h"
+
+extern char** environ;
+
+namespace flaky::starve {
+namespace {
+
+constexpr absl::string_view kExecPayload = "flaky.starve/exec";
+constexpr absl::string_view kShimFileName = "libflaky_chaos.so";
+
+absl::Status ExecError(int err, absl::string_view path) {
+  absl::Status status =
+      err == ENOENT
+          ? absl::NotFoundError(
+                absl::StrCat("cannot execute ", path, ": ", std::strerror(err)))
+          : absl::PermissionDeniedError(absl::StrCat(
+                "cannot execute ", path, ": ", std::strerror(err)));
+  status.SetPayload(kExecPayload, absl::Cord(err == ENOENT ? "enoent" : "exec"));
+  return status;
+}
+
+// Fd closes a descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { Close(); }
+  int get() const { return fd_; }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+absl::StatusOr<std::vector<int>> AllowedCpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("sched_getaffinity: ", std::strerror(errno)));
+  }
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// ResolveCommand finds the executable like execvp would, but before fork:
+// the child of a multi-threaded process may only make async-signal-safe
+// calls.
+absl::StatusOr<std::string> ResolveCommand(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (access(name.c_str(), X_OK) != 0) return ExecError(errno, name);
+    return name;
+  }
+  const char* path = getenv("PATH");
+  for (absl::string_view dir :
+       absl::StrSplit(path != nullptr ? path : "/usr/bin:/bin", ':')) {
+    std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", name);
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return ExecError(ENOENT, name);
+}
+
+// IsStaticElf is true for an ELF executable without an interpreter, which
+// LD_PRELOAD cannot reach. Scripts and unreadable files are not.
+bool IsStaticElf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr header;
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof(header))) return false;
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
+      header.e_ident[EI_CLASS] != ELFCLASS64) {
+    return false;
+  }
+  for (int i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr program;
+    in.seekg(header.e_phoff + static_cast<uint64_t>(i) * header.e_phentsize);
+    if (!in.read(reinterpret_cast<char*>(&program), sizeof(program))) {
+      return false;
+    }
+    if (program.p_type == PT_INTERP) return false;
+  }
+  return true;
+}
+
+// ShimFile is the chaos shim written to a private directory, removed when
+// the run is over.
+class ShimFile {
+ public:
+  static absl::StatusOr<std::unique_ptr<ShimFile>> Write() {
+    std::string base;
+    for (const char* var : {"TEST_TMPDIR", "TMPDIR"}) {
+      const char* value = getenv(var);
+      if (value != nullptr && *value != '\0') {
+        base = value;
+        break;
+      }
+    }
+    if (base.empty()) base = "/tmp";
+    std::string dir_template = absl::StrCat(base, "/flaky-chaos-XXXXXX");
+    if (mkdtemp(dir_template.data()) == nullptr) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot create a directory for the chaos shim in ",
+                       base, ": ", std::strerror(errno),
+                       "; set TMPDIR to a writable directory"));
+    }
+    std::unique_ptr<ShimFile> shim(new ShimFile(
+        dir_template, absl::StrCat(dir_template, "/", kShimFileName)));
+    if (shim->path_.find_first_of(" :") != std::string::npos) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("chaos shim path ", shim->path_,
+                       " contains a space or colon, which LD_PRELOAD cannot "
+                       "hold; set TMPDIR to a plain path"));
+    }
+    const absl::string_view bytes = EmbeddedChaosShim();
+    std::ofstream out(shim->path_, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out || chmod(shim->path_.c_str(), 0555) != 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write the chaos shim to ", shim->path_, ": ",
+          std::strerror(errno), "; set TMPDIR to a writable directory"));
+    }
+    return shim;
+  }
+
+  ShimFile(const ShimFile&) = delete;
+  ShimFile& operator=(const ShimFile&) = delete;
+  ~ShimFile() {
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  ShimFile(std::string dir, std::string path)
+      : dir_(std::move(dir)), path_(std::move(path)) {}
+
+  std::string dir_;
+  std::string path_;
+};
+
+// Environment is the test's environment: ours plus the profile's.
+class Environment {
+ public:
+  Environment() {
+    for (char** e = environ; *e != nullptr; ++e) entries_.emplace_back(*e);
+  }
+
+  void Set(absl::string_view name, absl::string_view value) {
+    const std::string prefix = absl::StrCat(name, "=");
+    for (std::string& entry : entries_) {
+      if (absl::StartsWith(entry, prefix)) {
+        entry = absl::StrCat(prefix, value);
+        return;
+      }
+    }
+    entries_.push_back(absl::StrCat(prefix, value));
+  }
+
+  std::optional<std::string> Get(absl::string_view name) const {
+    const std::string prefix = absl::StrCat(name, "=");
+    for (const std::string& entry : entries_) {
+      if (absl::StartsWith(entry, prefix)) return entry.substr(prefix.size());
+    }
+    return std::nullopt;
+  }
+
+  // Pointers stay valid until the next Set.
+  std::vector<char*> Pointers() {
+    std::vector<char*> pointers;
+    for (std::string& entry : entries_) pointers.push_back(entry.data());
+    pointers.push_back(nullptr);
+    return pointers;
+  }
+
+ private:
+  std::vector<std::string> entries_;
+};
+
+// ChildReaper kills and reaps the held test if the wrapper bails out
+// before releasing it.
+class ChildReaper {
+ public:
+  explicit ChildReaper(pid_t pid) : pid_(pid) {}
+  ChildReaper(const ChildReaper&) = delete;
+  ChildReaper& operator=(const ChildReaper&) = delete;
+  ~ChildReaper() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  void Release() { pid_ = -1; }
+
+ private:
+  pid_t pid_;
+};
+
+// SignalMask blocks the wrapper's signals for its lifetime; the test gets
+// the original mask back before exec.
+class SignalMask {
+ public:
+  SignalMask() {
+    sigemptyset(&blocked_);
+    for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT}) {
+      sigaddset(&blocked_, sig);
+    }
+    sigprocmask(SIG_BLOCK, &blocked_, &original_);
+  }
+  SignalMask(const SignalMask&) = delete;
+  SignalMask& operator=(const SignalMask&) = delete;
+  ~SignalMask() { sigprocmask(SIG_SETMASK, &original_, nullptr); }
+
+  const sigset_t& blocked() const { return blocked_; }
+  const sigset_t& original() const { return original_; }
+
+ private:
+  sigset_t blocked_;
+  sigset_t original_;
+};
+
+std::string ChaosConfig(const ChaosSpec& chaos) {
+  return absl::StrCat("seed=", chaos.seed, ",p=", chaos.stall_percent,
+                      ",min_ms=", chaos.min_ms, ",max_ms=", chaos.max_ms,
+                      ",cap=", chaos.cap_percent);
+}
+
+absl::Status WriteRecordFile(const std::string& path, const std::string& json) {
+  std::ofstream out(path, std::ios::trunc);
+  out << json << "\n";
+  out.close();
+  if (!out) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write the record to ", path, ": ",
+                     std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool ExecFailed(const absl::Status& status, bool* not_found) {
+  auto payload = status.GetPayload(kExecPayload);
+  if (!payload) return false;
+  *not_found = *payload == "enoent";
+  return true;
+}
+
+absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
+                                    std::ostream& log) {
+  if (options.command.empty()) {
+    return absl::InvalidArgumentError(
+        "no test command: put it after `--`, e.g. starve --profile=none -- "
+        "/bin/true");
+  }
+  const Profile& profile = options.profile;
+  AppliedRecord record;
+  record.wrapper_pid = getpid();
+  Profile applied = profile;  // what really takes effect
+  // Fallback skips a part that cannot be applied when the user allowed it.
+  auto fallback = [&](absl::string_view part,
+                      const absl::Status& status) -> absl::Status {
+    if (!options.allow_fallback) return status;
+    record.not_applied.push_back({std::string(part),
+                                  std::string(status.message())});
+    log << kWarningPrefix << "not applying " << part << ": "
+        << status.message() << "\n";
+    return absl::OkStatus();
+  };
+
+  SignalMask signals;
+  FLAKY_ASSIGN_OR_RETURN(std::string path, ResolveCommand(options.command[0]));
+
+  FLAKY_ASSIGN_OR_RETURN(std::vector<int> allowed, AllowedCpus());
+  std::vector<int> test_cpus = allowed;
+  if (!profile.cpus.empty()) {
+    std::vector<int> outside;
+    for (int cpu : profile.cpus) {
+      if (std::find(allowed.begin(), allowed.end(), cpu) == allowed.end()) {
+        outside.push_back(cpu);
+      }
+    }
+    if (outside.empty()) {
+      test_cpus = profile.cpus;
+    } else {
+      applied.cpus.clear();
+      FLAKY_RETURN_IF_ERROR(fallback(
+          absl::StrCat("taskset:", FormatCpuList(profile.cpus)),
+          absl::FailedPreconditionError(absl::StrCat(
+              "CPU ", FormatCpuList(outside),
+              " is not in this process's allowed set ", FormatCpuList(allowed),
+              "; choose CPUs from ", FormatCpuList(allowed)))));
+    }
+  }
+
+  Environment env;
+  for (const auto& [name, value] : profile.env) {
+    env.Set(name, value);
+    record.env.push_back(absl::StrCat(name, "=", value));
+  }
+
+  std::unique_ptr<ShimFile> shim;
+  if (profile.chaos) {
+    const std::string part = absl::StrCat("chaos:", profile.chaos->seed);
+    if (IsStaticElf(path)) {
+      applied.chaos.reset();
+      FLAKY_RETURN_IF_ERROR(fallback(
+          part, absl::FailedPreconditionError(absl::StrCat(
+                    path,
+                    " is statically linked, so the chaos shim cannot be "
+                    "preloaded into it; link the test dynamically or drop "
+                    "chaos: from the profile"))));
+    } else {
+      absl::StatusOr<std::unique_ptr<ShimFile>> written = ShimFile::Write();
+      if (written.ok()) {
+        shim = *std::move(written);
+        std::optional<std::string> preload = env.Get("LD_PRELOAD");
+        env.Set("LD_PRELOAD",
+                preload && !preload->empty()
+                    ? absl::StrCat(shim->path(), ":", *preload)
+                    : shim->path());
+        env.Set("FLAKY_CHAOS", ChaosConfig(*profile.chaos));
+      } else {
+        applied.chaos.reset();
+        FLAKY_RETURN_IF_ERROR(fallback(part, written.status()));
+      }
+    }
+  }
+
+  std::unique_ptr<RunCgroup> cgroup;
+  if (profile.cgroup) {
+    absl::StatusOr<std::unique_ptr<RunCgroup>> created =
+        absl::FailedPreconditionError("unreachable");
+    absl::StatusOr<CpuHierarchy> hierarchy = DetectCpuHierarchy();
+    created = hierarchy.ok() ? RunCgroup::Create(*hierarchy,
+                                                 options.cgroup_parent,
+                                                 *profile.cgroup)
+                             : hierarchy.status();
+    if (created.ok()) {
+      cgroup = *std::move(created);
+    } else {
+      applied.cgroup.reset();
+      FLAKY_RETURN_IF_ERROR(fallback(
+          absl::StrCat("cgroup:", profile.cgroup->percent),
+          created.status()));
+    }
+  }
+  env.Set("FLAKY_STARVE_PROFILE", applied.ToString());
+
+  std::vector<char*> argv;
+  std::vector<std::string> args = options.command;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp = env.Pointers();
+
+  int go_pipe[2];
+  int err_pipe[2];
+  if (pipe2(go_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("pipe2: ", std::strerror(errno)));
+  }
+  Fd go_read(go_pipe[0]), go_write(go_pipe[1]);
+  Fd err_read(err_pipe[0]), err_write(err_pipe[1]);
+  const pid_t wrapper_pid = getpid();
+  const pid_t child = fork();
+  if (child < 0) {
+    return absl::UnavailableError(absl::StrCat("fork: ", std::strerror(errno)));
+  }
+  if (child == 0) {
+    // Only async-signal-safe calls from here to exec.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != wrapper_pid) _exit(kExitProfileNotApplied);
+    char go = 0;
+    ssize_t n;
+    do {
+      n = read(go_read.get(), &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(kExitProfileNotApplied);  // the wrapper gave up
+    sigprocmask(SIG_SETMASK, &signals.original(), nullptr);
+    execve(path.c_str(), argv.data(), envp.data());
+    int err = errno;
+    (void)!write(err_write.get(), &err, sizeof(err));
+    _exit(kExitCommandNotFound);
+  }
+  ChildReaper reaper(child);
+  go_read.Close();
+  err_write.Close();
+
+  if (cgroup) {
+    if (absl::Status moved = cgroup->AddProcess(child); !moved.ok()) {
+      cgroup.reset();
+      applied.cgroup.reset();
+      FLAKY_RETURN_IF_ERROR(
+          fallback(absl::StrCat("cgroup:", profile.cgroup->percent), moved));
+    } else {
+      record.cgroup = AppliedCgroup{cgroup->version(), cgroup->path(),
+                                    cgroup->quota_us(), cgroup->period_us()};
+    }
+  }
+  if (!applied.cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int cpu : applied.cpus) CPU_SET(cpu, &set);
+    if (sched_setaffinity(child, sizeof(set), &set) != 0) {
+      const int err = errno;
+      applied.cpus.clear();
+      test_cpus = allowed;
+      FLAKY_RETURN_IF_ERROR(fallback(
+          absl::StrCat("taskset:", FormatCpuList(profile.cpus)),
+          absl::FailedPreconditionError(
+              absl::StrCat("sched_setaffinity: ", std::strerror(err)))));
+    }
+  }
+  std::unique_ptr<Hogs> hogs;
+  if (profile.hogs > 0) {
+    FLAKY_ASSIGN_OR_RETURN(hogs, Hogs::Start(profile.hogs, test_cpus));
+    record.hog_cpus = hogs->cpus();
+  }
+  record.hogs = applied.hogs;
+  record.cpus = test_cpus;
+  if (applied.chaos) {
+    const ChaosSpec& c = *applied.chaos;
+    record.chaos = AppliedChaos{c.seed, c.stall_percent, c.min_ms, c.max_ms,
+                                c.cap_percent};
+  }
+  record.profile = applied.ToString();
+  const std::string json = record.ToJson();
+  std::string record_file = options.record_file;
+  if (record_file.empty()) {
+    const char* outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    if (outputs != nullptr && *outputs != '\0') {
+      record_file = absl::StrCat(outputs, "/", kRecordFileName);
+    }
+  }
+  if (!record_file.empty()) {
+    FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, json));
+  }
+  log << kRecordTag << json << std::endl;
+
+  // Release the test.
+  const char go = 1;
+  if (write(go_write.get(), &go, 1) != 1) {
+    return absl::InternalError(
+        absl::StrCat("cannot release the test: ", std::strerror(errno)));
+  }
+  go_write.Close();
+  reaper.Release();
+  int exec_errno = 0;
+  ssize_t n;
+  do {
+    n = read(err_read.get(), &exec_errno, sizeof(exec_errno));
+  } while (n < 0 && errno == EINTR);
+  const bool exec_failed = n == static_cast<ssize_t>(sizeof(exec_errno));
+
+  int wait_status = 0;
+  while (true) {
+    siginfo_t info;
+    const int sig = sigwaitinfo(&signals.blocked(), &info);
+    if (sig < 0) continue;  // EINTR
+    if (sig == SIGCHLD) {
+      pid_t done = waitpid(child, &wait_status, WNOHANG);
+      if (done == child) break;
+      continue;
+    }
+    // Bazel's timeout or an interrupt: pass it on, and stop competing for
+    // the CPU so the test can shut down quickly.
+    kill(child, sig);
+    if (hogs) hogs->Stop();
+  }
+  if (hogs) hogs->Stop();
+  if (cgroup) {
+    if (absl::Status removed = cgroup->Remove(); !removed.ok()) {
+      log << kErrorPrefix << "cleanup: " << removed.message() << "\n";
+    }
+  }
+  if (exec_failed) return ExecError(exec_errno, path);
+  return wait_status;
+}
+
+}  // namespace flaky::starve

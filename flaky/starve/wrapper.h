@@ -1,0 +1,60 @@
+// The starve wrapper's core: apply a profile to a command, run it, clean up.
+//
+//   WrapperOptions options;
+//   options.profile = *ParseProfile("taskset:0+hogs:1");
+//   options.command = {"/path/to/test", "--gtest_filter=Foo.*"};
+//   absl::StatusOr<int> wait_status = RunUnderProfile(options, std::cerr);
+//   // *wait_status is the test's status as returned by waitpid(2)
+//
+// Order of operations: fork the test, held before exec on a pipe; move it
+// into the run cgroup and pin it; start the hogs; write the record; release
+// it. Then wait, forwarding SIGTERM/SIGINT/SIGHUP/SIGQUIT, and clean up
+// (hogs, cgroup, shim file) before returning. The test is SIGKILLed if the
+// wrapper dies (PR_SET_PDEATHSIG) so a killed wrapper leaves an empty
+// cgroup that the next run's stale-group collection removes.
+#ifndef FLAKY_STARVE_WRAPPER_H_
+#define FLAKY_STARVE_WRAPPER_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "flaky/starve/profile.h"
+
+namespace flaky::starve {
+
+// WrapperOptions says what to run under which profile.
+struct WrapperOptions {
+  Profile profile;
+  // Parent group of the per-run cgroup: a path inside the cpu hierarchy,
+  // absolute or relative to its mount; empty means `flaky`.
+  std::string cgroup_parent;
+  // Run without the parts that cannot be applied, recording them as
+  // not_applied, instead of failing.
+  bool allow_fallback = false;
+  // The test command: path (searched in PATH when it has no '/') and args.
+  std::vector<std::string> command;
+  // Where to write the record JSON; empty means
+  // $TEST_UNDECLARED_OUTPUTS_DIR/flaky_starve.json when that is set.
+  std::string record_file;
+};
+
+// RunUnderProfile runs options.command under options.profile and returns
+// its wait status once it has ended and everything is cleaned up. Writes the
+// record line and warnings to `log`. Errors (nothing was run): the profile
+// could not be applied (FailedPrecondition, PermissionDenied, Unavailable,
+// InvalidArgument, with a message saying what to do), NotFound or
+// PermissionDenied-with-"cannot execute" when exec fails.
+// Blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP/SIGQUIT in the calling thread; call it
+// from main() before any other thread exists.
+absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
+                                    std::ostream& log);
+
+// ExecFailed is true for the errors RunUnderProfile returns when the test
+// command could not be executed; `not_found` tells ENOENT from the rest.
+bool ExecFailed(const absl::Status& status, bool* not_found);
+
+}  // namespace flaky::starve
+
+#endif  // FLAKY_STARVE_WRAPPER_H_
