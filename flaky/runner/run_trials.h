@@ -1,0 +1,73 @@
+// Turning one Bazel test run into trials: the BEP testResult event, the
+// run's test.xml (or, under in-process repetition or when there is no
+// usable XML, its test.log) and the starve wrapper's record in test.log
+// become one Trial per test case (per iteration).
+//
+//   RunContext context{.hunt_id = "h1", .profile = "hogs:2",
+//                      .commit = "3f2a...", .host = "ci-7"};
+//   RunFiles files = ReadRunFiles(bep_result);  // reads test.xml, test.log
+//   std::vector<Trial> trials = AssembleTrials(bep_result, files, context);
+//
+// Nothing is dropped: a run whose results cannot be read becomes an `error`
+// trial for the whole target (test_case "") whose message says why.
+#ifndef FLAKY_RUNNER_RUN_TRIALS_H_
+#define FLAKY_RUNNER_RUN_TRIALS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "flaky/results/bep.h"
+#include "flaky/results/trial.h"
+
+namespace flaky::runner {
+
+// RunContext is what every trial of a hunt's profile shares.
+struct RunContext {
+  std::string hunt_id;
+  std::string profile;
+  std::string commit;
+  std::string host;
+  // in_process_repeat: the test ran with --gtest_repeat, so results come
+  // from test.log (test.xml only holds the last iteration).
+  bool in_process_repeat = false;
+};
+
+// RunFiles are the run's outputs as read from disk: the text, or why it
+// could not be read.
+struct RunFiles {
+  absl::StatusOr<std::string> test_xml = std::string();
+  absl::StatusOr<std::string> test_log = std::string();
+};
+
+// ReadRunFiles reads the test.xml and test.log `run` points at. A missing
+// path or file becomes a NotFound status in the field (never an error of
+// the call).
+RunFiles ReadRunFiles(const results::BepTestResult& run);
+
+// AssembleTrials returns the trials of one run, in the run's order:
+// - one per <testcase> of test.xml (outcome, duration, failure message),
+//   plus a whole-target `crashed` trial when Bazel says the run failed but
+//   every case passed (the process died after its tests);
+// - from test.log's gtest lines when the XML is Bazel's fallback (the test
+//   wrote none: killed, crashed, timed out) or under in-process repetition,
+//   so the case that was running gets `timeout`/`crashed`;
+// - one whole-target trial otherwise: the BEP status's outcome, or `error`
+//   naming the reason when test.xml is missing or malformed.
+// Every trial carries the context, the run's identity, the test.log path,
+// the wrapper's record (applied JSON, chaos seed) and, when it failed, a
+// failure signature. Deterministic; does no I/O.
+std::vector<results::Trial> AssembleTrials(const results::BepTestResult& run,
+                                           const RunFiles& files,
+                                           const RunContext& context);
+
+// FindStarveError returns the message of the starve wrapper's
+// "flaky-starve: error: ..." line in `test_log` (the wrapper could not
+// apply the profile and exited 125 without running the test), or nullopt.
+std::optional<std::string> FindStarveError(absl::string_view test_log);
+
+}  // namespace flaky::runner
+
+#endif  // FLAKY_RUNNER_RUN_TRIALS_H_
