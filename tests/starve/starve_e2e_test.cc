@@ -1,0 +1,409 @@
+// End-to-end tests of the starve wrapper: the real binary runs the probe
+// under each profile, and the probe checks from the inside that the profile
+// took effect. Cgroup cases need a writable cpu controller (root, outside
+// Bazel's linux-sandbox: the target is tagged no-sandbox) and are skipped,
+// saying why, only when the machine has none.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "flaky/starve/cgroup.h"
+#include "flaky/starve/exit_codes.h"
+#include "flaky/starve/hogs.h"
+#include "flaky/starve/profile.h"
+#include "flaky/starve/record.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace flaky::starve {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Generous: the machine has two cores shared by every build and test.
+constexpr int kTimeoutMs = 120000;
+
+std::string Runfile(const std::string& path) {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
+                      std::getenv("TEST_WORKSPACE"), "/", path);
+}
+
+std::string Starve() { return Runfile("flaky/starve/starve"); }
+std::string Probe() { return Runfile("tests/starve/probe"); }
+std::string TmpDir() { return std::getenv("TEST_TMPDIR"); }
+
+// Child is a spawned process with its stdout and stderr on pipes.
+struct Child {
+  pid_t pid = -1;
+  int out = -1;
+  int err = -1;
+};
+
+Child Spawn(const std::vector<std::string>& argv,
+            const std::vector<std::string>& extra_env = {}) {
+  int out[2];
+  int err[2];
+  EXPECT_EQ(pipe2(out, O_CLOEXEC), 0);
+  EXPECT_EQ(pipe2(err, O_CLOEXEC), 0);
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (const std::string& e : extra_env) env.push_back(e);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  return Child{pid, out[0], err[0]};
+}
+
+// ReadLineWith reads `fd` until a line containing `needle` arrives and
+// returns it; fails the test after kTimeoutMs.
+std::string ReadLineWith(int fd, absl::string_view needle, std::string& seen) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  while (true) {
+    for (absl::string_view line : absl::StrSplit(seen, '\n')) {
+      if (absl::StrContains(line, needle) &&
+          seen.find(std::string(line) + "\n") != std::string::npos) {
+        return std::string(line);
+      }
+    }
+    const int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now())
+            .count());
+    struct pollfd p = {fd, POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, left) <= 0) {
+      ADD_FAILURE() << "no line with \"" << needle << "\" within "
+                    << kTimeoutMs << " ms; got: " << seen;
+      return "";
+    }
+    char buffer[4096];
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) {
+      ADD_FAILURE() << "EOF before a line with \"" << needle
+                    << "\"; got: " << seen;
+      return "";
+    }
+    seen.append(buffer, n);
+  }
+}
+
+struct Result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// RunToEnd runs argv to completion, collecting its output.
+Result RunToEnd(const std::vector<std::string>& argv,
+           const std::vector<std::string>& extra_env = {}) {
+  Child child = Spawn(argv, extra_env);
+  Result result;
+  struct pollfd fds[2] = {{child.out, POLLIN, 0}, {child.err, POLLIN, 0}};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    const int ready = poll(fds, 2, kTimeoutMs);
+    if (ready <= 0) {
+      kill(child.pid, SIGKILL);
+      ADD_FAILURE() << "command did not finish within " << kTimeoutMs << " ms";
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? result.out : result.err).append(buffer, n);
+      }
+    }
+  }
+  waitpid(child.pid, &result.status, 0);
+  return result;
+}
+
+int ExitCode(const Result& r) {
+  return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+}
+
+// CgroupUnavailable says why this machine cannot run cgroup profiles, or
+// nullopt when it can.
+std::optional<std::string> CgroupUnavailable() {
+  absl::StatusOr<CpuHierarchy> h = DetectCpuHierarchy();
+  if (!h.ok()) return std::string(h.status().message());
+  if (h->read_only) return absl::StrCat(h->mount, " is mounted read-only");
+  if (access(h->mount.c_str(), W_OK) != 0) {
+    return absl::StrCat(h->mount, " is not writable: ", std::strerror(errno));
+  }
+  return std::nullopt;
+}
+
+bool Exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+int HogThreadsOf(pid_t pid) {
+  int hogs = 0;
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  std::vector<std::string> names;
+  if (DIR* dir = opendir(tasks.c_str())) {
+    while (struct dirent* entry = readdir(dir)) {
+      std::ifstream comm(absl::StrCat(tasks, "/", entry->d_name, "/comm"));
+      std::string name;
+      if (std::getline(comm, name) && name == kHogThreadName) ++hogs;
+    }
+    closedir(dir);
+  }
+  return hogs;
+}
+
+TEST(Starve, ProfilesTakeEffectInsideTheTest) {
+  std::vector<std::string> profiles = {
+      "none",      "taskset:0",          "hogs:2",
+      "taskset:0+hogs:1", "env:FOO=bar+env:X=1", "chaos:7",
+      "chaos:9,p=50,ms=1-5+taskset:0"};
+  const std::optional<std::string> no_cgroup = CgroupUnavailable();
+  if (no_cgroup) {
+    std::cout << "skipping cgroup profiles: " << *no_cgroup << std::endl;
+  } else {
+    profiles.push_back("cgroup:20");
+    profiles.push_back("cgroup:50/20000+taskset:0+hogs:1+chaos:3,p=50");
+  }
+  for (const std::string& text : profiles) {
+    SCOPED_TRACE(text);
+    const std::string record_file = absl::StrCat(TmpDir(), "/record.json");
+    Result r = RunToEnd({Starve(), "--profile=" + text,
+                    "--record_file=" + record_file, "--", Probe()});
+    ASSERT_EQ(ExitCode(r), 0) << r.err << r.out;
+    EXPECT_THAT(r.out, HasSubstr("applied"));
+    std::optional<AppliedRecord> record = FindAppliedRecord(r.err);
+    ASSERT_TRUE(record.has_value()) << r.err;
+    EXPECT_EQ(record->profile, ParseProfile(text)->ToString());
+    EXPECT_TRUE(record->not_applied.empty());
+    std::ifstream file(record_file);
+    std::string json;
+    std::getline(file, json);
+    EXPECT_EQ(json, record->json);
+    if (record->cgroup) {
+      EXPECT_FALSE(Exists(record->cgroup->path))
+          << "run cgroup left behind: " << record->cgroup->path;
+    }
+  }
+}
+
+TEST(Starve, ProbeDetectsAProfileThatIsNotApplied) {
+  // The same checks fail when the announced profile was not applied, so the
+  // test above can fail.
+  for (const char* text : {"hogs:1", "chaos:7", "cgroup:20"}) {
+    Result r = RunToEnd({Probe()}, {absl::StrCat("FLAKY_STARVE_PROFILE=", text)});
+    EXPECT_EQ(ExitCode(r), 1) << text << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("not in effect")) << text;
+  }
+}
+
+TEST(Starve, ExitStatusPassesThroughUnchanged) {
+  for (int code : {0, 1, 3, 124, 200}) {
+    Result r = RunToEnd({Starve(), "--profile=hogs:1", "--", Probe(),
+                    absl::StrCat("--exit_code=", code)});
+    EXPECT_EQ(ExitCode(r), code) << r.err;
+  }
+  Result killed = RunToEnd({Starve(), "--profile=taskset:0", "--", Probe(),
+                       absl::StrCat("--kill_self=", SIGUSR1)});
+  ASSERT_TRUE(WIFSIGNALED(killed.status)) << killed.err;
+  EXPECT_EQ(WTERMSIG(killed.status), SIGUSR1);
+}
+
+TEST(Starve, CommandLineErrorsExit125WithOneLine) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {{"--profile=cgroup:abc", "--", "/bin/true"},
+       "bad --profile: cgroup:abc: \"abc\" is not a percentage in 1..100"},
+      {{"--profile=hogs:1", "--bogus", "--", "/bin/true"}, "unknown flag --bogus"},
+      {{"--", "/bin/true"}, "no --profile given"},
+      {{"--profile=none", "--"}, "no test command"},
+      {{"--profile=taskset:1023", "--", "/bin/true"},
+       "CPU 1023 is not in this process's allowed set"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {Starve()};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    Result r = RunToEnd(argv);
+    EXPECT_EQ(ExitCode(r), kExitProfileNotApplied) << c.message;
+    EXPECT_THAT(r.err, StartsWith(std::string(kErrorPrefix) + c.message));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(FindAppliedRecord(r.err).has_value());
+  }
+  Result missing = RunToEnd({Starve(), "--profile=none", "--", "/nonexistent/test"});
+  EXPECT_EQ(ExitCode(missing), kExitCommandNotFound);
+  EXPECT_THAT(missing.err, HasSubstr("cannot execute /nonexistent/test"));
+}
+
+TEST(Starve, FallbackRunsAndRecordsWhatWasNotApplied) {
+  Result r = RunToEnd({Starve(), "--profile=taskset:1023+hogs:1", "--allow_fallback",
+                  "--", Probe()});
+  ASSERT_EQ(ExitCode(r), 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("flaky-starve: warning: not applying taskset:1023"));
+  std::optional<AppliedRecord> record = FindAppliedRecord(r.err);
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->profile, "hogs:1");
+  ASSERT_EQ(record->not_applied.size(), 1u);
+  EXPECT_EQ(record->not_applied[0].part, "taskset:1023");
+}
+
+TEST(Starve, ReadOnlyCgroupfsGivesTheSandboxHint) {
+  if (std::optional<std::string> why = CgroupUnavailable()) {
+    GTEST_SKIP() << "no writable cpu controller: " << *why;
+  }
+  absl::StatusOr<CpuHierarchy> h = DetectCpuHierarchy();
+  // What Bazel's linux-sandbox does: a private mount namespace in which the
+  // cgroup hierarchy is read-only.
+  Result r = RunToEnd({"/usr/bin/unshare", "--mount", "--propagation", "private",
+                  "/bin/sh", "-c",
+                  absl::StrCat("mount -o remount,bind,ro ", h->mount,
+                               " || exit 77; exec \"$0\" \"$@\""),
+                  Starve(), "--profile=cgroup:20", "--", Probe()});
+  if (ExitCode(r) == 77) GTEST_SKIP() << "cannot remount read-only: " << r.err;
+  EXPECT_EQ(ExitCode(r), kExitProfileNotApplied) << r.err;
+  EXPECT_THAT(r.err, StartsWith(std::string(kErrorPrefix)));
+  EXPECT_THAT(r.err,
+              HasSubstr("--strategy=TestRunner=processwrapper-sandbox"));
+}
+
+// StartWaitingProbe starts the wrapper around a probe that blocks, and
+// returns once the probe runs, with the record.
+struct Running {
+  Child wrapper;
+  pid_t probe = -1;
+  AppliedRecord record;
+};
+
+Running StartWaitingProbe(const std::string& profile) {
+  Running running;
+  running.wrapper = Spawn({Starve(), "--profile=" + profile, "--", Probe(),
+                           "--wait"});
+  std::string err;
+  std::string line =
+      ReadLineWith(running.wrapper.err, std::string(kRecordTag), err);
+  std::optional<AppliedRecord> record = FindAppliedRecord(line);
+  EXPECT_TRUE(record.has_value()) << err;
+  if (record) running.record = *record;
+  std::string out;
+  line = ReadLineWith(running.wrapper.out, "ready ", out);
+  EXPECT_TRUE(absl::SimpleAtoi(absl::StripPrefix(line, "ready "),
+                               &running.probe))
+      << line;
+  return running;
+}
+
+std::string CleanupProfile() {
+  return CgroupUnavailable() ? "hogs:2" : "cgroup:20+hogs:2";
+}
+
+// WaitForExit waits until `pid` (not necessarily our child) has exited.
+void WaitForExit(pid_t pid) {
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    ASSERT_EQ(errno, ESRCH) << "pidfd_open: " << std::strerror(errno);
+    return;  // already gone
+  }
+  struct pollfd p = {fd, POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, kTimeoutMs), 1)
+      << "process " << pid << " still alive after " << kTimeoutMs << " ms";
+  close(fd);
+}
+
+TEST(Starve, SigtermStopsTheTestAndLeavesNothingBehind) {
+  const std::string profile = CleanupProfile();
+  Running running = StartWaitingProbe(profile);
+  ASSERT_GT(running.probe, 0);
+  EXPECT_EQ(HogThreadsOf(running.wrapper.pid), 2);
+  if (running.record.cgroup) {
+    EXPECT_TRUE(Exists(running.record.cgroup->path));
+  }
+  ASSERT_EQ(kill(running.wrapper.pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(running.wrapper.pid, &status, 0), running.wrapper.pid);
+  // The probe died of the forwarded SIGTERM; the wrapper re-raised it.
+  ASSERT_TRUE(WIFSIGNALED(status)) << status;
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  EXPECT_FALSE(Exists(absl::StrCat("/proc/", running.probe)));
+  if (running.record.cgroup) {
+    EXPECT_FALSE(Exists(running.record.cgroup->path))
+        << "cgroup left behind: " << running.record.cgroup->path;
+  }
+}
+
+TEST(Starve, SigkillTakesTheHogsAndTheTestWithIt) {
+  // Orphans come to us, so the probe's exit can be observed and reaped.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  const std::string profile = CleanupProfile();
+  Running running = StartWaitingProbe(profile);
+  ASSERT_GT(running.probe, 0);
+  EXPECT_EQ(HogThreadsOf(running.wrapper.pid), 2);
+  ASSERT_EQ(kill(running.wrapper.pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(running.wrapper.pid, &status, 0), running.wrapper.pid);
+  EXPECT_FALSE(Exists(absl::StrCat("/proc/", running.wrapper.pid, "/task")))
+      << "hog threads outlived the wrapper";
+  // PR_SET_PDEATHSIG kills the test when its wrapper dies.
+  WaitForExit(running.probe);
+  int probe_status = 0;
+  ASSERT_EQ(waitpid(running.probe, &probe_status, 0), running.probe);
+  ASSERT_TRUE(WIFSIGNALED(probe_status));
+  EXPECT_EQ(WTERMSIG(probe_status), SIGKILL);
+  if (running.record.cgroup) {
+    // A SIGKILLed wrapper cannot remove its group; it is empty, and the
+    // next run's stale-group collection removes it. Here the test does.
+    absl::StatusOr<std::vector<pid_t>> pids =
+        ReadCgroupPids(running.record.cgroup->path);
+    ASSERT_TRUE(pids.ok()) << pids.status();
+    EXPECT_TRUE(pids->empty());
+    EXPECT_EQ(rmdir(running.record.cgroup->path.c_str()), 0)
+        << std::strerror(errno);
+  }
+}
+
+}  // namespace
+}  // namespace flaky::starve
