@@ -206,7 +206,12 @@ absl::StatusOr<std::string> FindOnPath(const std::string& program,
 absl::StatusOr<std::unique_ptr<Process>> PosixLauncher::Start(
     const Command& command) {
   FLAKY_ASSIGN_OR_RETURN(int stdout_fd, OpenOutput(command.stdout_path));
-  absl::StatusOr<int> stderr_fd = OpenOutput(command.stderr_path);
+  // One file for both streams needs one descriptor: two would each write
+  // from offset 0 over the other.
+  absl::StatusOr<int> stderr_fd =
+      command.stderr_path == command.stdout_path && stdout_fd >= 0
+          ? absl::StatusOr<int>(dup(stdout_fd))
+          : OpenOutput(command.stderr_path);
   if (!stderr_fd.ok()) {
     if (stdout_fd >= 0) close(stdout_fd);
     return stderr_fd.status();

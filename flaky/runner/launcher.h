@@ -30,7 +30,8 @@ struct Command {
   // working_dir is the child's current directory; "" inherits ours.
   std::string working_dir = "";
   // stdout_path/stderr_path receive the child's output (created or
-  // truncated); "" inherits ours. Used by Start only; Run captures.
+  // truncated; the same path for both interleaves them); "" inherits
+  // ours. Used by Start only; Run captures.
   std::string stdout_path = "";
   std::string stderr_path = "";
 };

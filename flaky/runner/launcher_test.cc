@@ -95,6 +95,18 @@ TEST(PosixLauncher, StartWritesOutputFiles) {
   EXPECT_EQ(ReadFile(dir + "/err.txt"), "to-err\n");
 }
 
+TEST(PosixLauncher, OneFileForBothStreamsKeepsBoth) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/both.txt";
+  PosixLauncher launcher;
+  absl::StatusOr<std::unique_ptr<Process>> process = launcher.Start(
+      {.argv = {"sh", "-c", "echo first; echo second >&2; echo third"},
+       .stdout_path = path,
+       .stderr_path = path});
+  ASSERT_THAT(process, IsOk());
+  EXPECT_TRUE((*process)->Wait().Exited(0));
+  EXPECT_EQ(ReadFile(path), "first\nsecond\nthird\n");
+}
+
 TEST(PosixLauncher, UnwritableOutputIsUnavailable) {
   PosixLauncher launcher;
   EXPECT_THAT(launcher.Start({.argv = {"true"},

@@ -1,0 +1,50 @@
+#include "flaky/cli/stop_signals.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "flaky/base/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace flaky::cli {
+namespace {
+
+using ::flaky::testing::IsOk;
+
+TEST(StopSignals, FirstSigintOrSigtermSetsTheFlag) {
+  std::atomic<bool> stop{false};
+  ASSERT_THAT(InstallStopSignals(&stop), IsOk());
+  // raise() runs the handler before it returns (same thread).
+  ASSERT_EQ(raise(SIGTERM), 0);
+  EXPECT_TRUE(stop.load());
+  EXPECT_EQ(StopSignalCount(), 1);
+
+  std::atomic<bool> again{false};
+  ASSERT_THAT(InstallStopSignals(&again), IsOk());
+  ASSERT_EQ(raise(SIGINT), 0);
+  EXPECT_TRUE(again.load());
+}
+
+TEST(StopSignals, SecondSignalKillsTheProcess) {
+  // In a child, so the default action ends only the child.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::atomic<bool> stop{false};
+    if (!InstallStopSignals(&stop).ok()) _exit(2);
+    raise(SIGINT);
+    if (!stop.load()) _exit(3);
+    raise(SIGINT);  // default action: dies here
+    _exit(4);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGINT);
+}
+
+}  // namespace
+}  // namespace flaky::cli

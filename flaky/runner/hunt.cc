@@ -1,0 +1,577 @@
+#include "flaky/runner/hunt.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <cstdlib>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "flaky/base/status_macros.h"
+#include "flaky/results/bep.h"
+#include "flaky/results/store.h"
+#include "flaky/results/trial.h"
+#include "flaky/runner/progress.h"
+#include "flaky/runner/run_trials.h"
+#include "flaky/starve/profile.h"
+
+namespace flaky::runner {
+namespace {
+
+using results::BepEvents;
+using results::BepTestResult;
+using results::Trial;
+
+bool IsFile(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+absl::Status MakeDirectories(const std::string& path) {
+  std::string prefix;
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      prefix = path.substr(0, i);
+      if (!IsDirectory(prefix) && mkdir(prefix.c_str(), 0755) != 0 &&
+          errno != EEXIST) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot create directory ", prefix, ": ",
+                         std::strerror(errno)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// ProfileState is one profile's progress through the hunt.
+struct ProfileState {
+  std::string text;         // as given
+  starve::Profile parsed;
+  int64_t runs_done = 0;
+  int64_t failed_runs = 0;
+  absl::Duration wall = absl::ZeroDuration();  // time its rounds took
+  bool done = false;
+};
+
+// RoundEnd is how one `bazel test` ended.
+enum class RoundEnd { kCompleted, kInterrupted };
+
+class Hunter {
+ public:
+  Hunter(const HuntOptions& options, const HuntEnvironment& env)
+      : options_(options),
+        env_(env),
+        clock_(*env.clock),
+        progress_(*env.out, env.tty, *env.clock) {}
+
+  absl::StatusOr<HuntResult> Run();
+
+ private:
+  absl::Status CheckOptions();
+  absl::Status CheckWorkspace();
+  absl::StatusOr<std::vector<std::string>> ValidateTargets();
+  absl::StatusOr<std::string> ResolveWrapper();
+  std::string GitCommit();
+  absl::Status Build(const std::vector<std::string>& targets);
+  int NextRoundSize(const ProfileState& state, int profiles_left);
+  absl::StatusOr<RoundEnd> RunRound(ProfileState& state, int runs);
+  absl::Status Flush();
+  absl::Status HandleResults(ProfileState& state, const BepEvents& events);
+  absl::StatusOr<bool> Decided(const ProfileState& state);
+  ProgressSnapshot Snapshot(const std::string& profile) const;
+  bool StopRequested() const { return env_.stop->load(); }
+  absl::Status Fail(absl::Status status);
+
+  const HuntOptions& options_;
+  const HuntEnvironment& env_;
+  Clock& clock_;
+  ProgressPrinter progress_;
+  HuntResult result_;
+  std::vector<ProfileState> states_;
+  std::unique_ptr<results::Store> store_;
+  bool hunt_begun_ = false;
+  absl::Time started_;
+  std::vector<Trial> pending_;
+  absl::Time last_flush_;
+  RunContext context_;
+  std::optional<std::string> starve_error_;
+  int round_ = 0;
+  int64_t runs_planned_ = 0;
+};
+
+absl::Status Hunter::CheckOptions() {
+  if (options_.targets.empty()) {
+    return absl::InvalidArgumentError(
+        "no targets: name the test targets to hunt, e.g. flaky hunt "
+        "//tests/race:already_running_original");
+  }
+  if (options_.profiles.empty()) {
+    return absl::InvalidArgumentError(
+        "no profiles: give --profiles, e.g. --profiles=none,cgroup:20");
+  }
+  if (options_.runs < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--runs must be at least 1, got ", options_.runs));
+  }
+  if (options_.repeat < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--repeat must be at least 1, got ", options_.repeat));
+  }
+  if (options_.round_runs < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--round_runs must be 0 (automatic) or more, got ",
+        options_.round_runs));
+  }
+  if (options_.budget < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--budget must not be negative");
+  }
+  if (options_.until_decided && !options_.decide) {
+    return absl::FailedPreconditionError(
+        "--until_decided needs the statistics decision, which this build "
+        "lacks: use --runs or --budget");
+  }
+  if (options_.until_decided && options_.budget > absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--until_decided and --budget exclude each other: pick one");
+  }
+  for (const std::string& text : options_.profiles) {
+    absl::StatusOr<starve::Profile> parsed = starve::ParseProfile(text);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad profile in --profiles: ", parsed.status().message()));
+    }
+    for (const ProfileState& other : states_) {
+      if (other.text == text) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("profile ", text, " is given twice in --profiles"));
+      }
+    }
+    states_.push_back({.text = text, .parsed = *parsed});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Hunter::CheckWorkspace() {
+  const std::string& ws = options_.workspace;
+  if (ws.empty() || !IsDirectory(ws) ||
+      (!IsFile(ws + "/WORKSPACE") && !IsFile(ws + "/WORKSPACE.bazel"))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "not inside a Bazel workspace (no WORKSPACE file in ",
+        ws.empty() ? "the current directory or its parents" : ws,
+        "): run flaky from a workspace, or with bazel run"));
+  }
+  const std::string& bazel = options_.bazel.bazel;
+  if (bazel.find('/') == std::string::npos) {
+    const char* path = std::getenv("PATH");
+    absl::StatusOr<std::string> found =
+        FindOnPath(bazel, path == nullptr ? "" : path);
+    if (!found.ok()) {
+      return absl::NotFoundError(absl::StrCat(
+          found.status().message(), " (flaky drives Bazel: pass --bazel=PATH)"));
+    }
+  } else if (access(bazel.c_str(), X_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("--bazel=", bazel, " is not an executable file"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Hunter::ValidateTargets() {
+  FLAKY_ASSIGN_OR_RETURN(
+      CommandResult query,
+      env_.launcher->Run({.argv = QueryTestsCommand(options_.bazel,
+                                                    options_.targets),
+                          .working_dir = options_.workspace}));
+  if (!query.status.Exited(0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad targets (bazel query ", query.status.ToString(),
+                     "): ", FirstBazelError(query.stderr_text)));
+  }
+  FLAKY_ASSIGN_OR_RETURN(std::vector<LabelKind> kinds,
+                         ParseLabelKinds(query.stdout_text));
+  return SelectTests(options_.targets, kinds);
+}
+
+absl::StatusOr<std::string> Hunter::ResolveWrapper() {
+  if (options_.wrapper_candidates.empty()) return options_.wrapper;
+  for (const std::string& candidate : options_.wrapper_candidates) {
+    FLAKY_ASSIGN_OR_RETURN(
+        CommandResult query,
+        env_.launcher->Run({.argv = QueryLabelCommand(options_.bazel, candidate),
+                            .working_dir = options_.workspace}));
+    if (query.status.Exited(0)) return candidate;
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the starve wrapper is not in this workspace (tried ",
+      absl::StrJoin(options_.wrapper_candidates, ", "),
+      "): load flaky as an external repository named flaky, or pass "
+      "--starve_wrapper=LABEL"));
+}
+
+std::string Hunter::GitCommit() {
+  absl::StatusOr<CommandResult> git = env_.launcher->Run(
+      {.argv = {"git", "rev-parse", "HEAD"}, .working_dir = options_.workspace});
+  if (!git.ok() || !git->status.Exited(0)) return "";
+  return std::string(absl::StripAsciiWhitespace(git->stdout_text));
+}
+
+absl::Status Hunter::Build(const std::vector<std::string>& targets) {
+  const std::string log = absl::StrCat(result_.work_dir, "/build.log");
+  progress_.Message(absl::StrCat("flaky: building ", targets.size(),
+                                 " test target(s)", 
+                                 result_.wrapper.empty() ? "" : " and the starve wrapper",
+                                 " (log: ", log, ")"));
+  FLAKY_ASSIGN_OR_RETURN(
+      std::unique_ptr<Process> build,
+      env_.launcher->Start(
+          {.argv = BuildCommand(options_.bazel, targets, result_.wrapper),
+           .working_dir = options_.workspace,
+           .stdout_path = log,
+           .stderr_path = log}));
+  std::optional<ExitStatus> status;
+  while (!(status = build->Poll())) {
+    if (StopRequested()) {
+      StopProcess(*build, options_.stop_grace, clock_);
+      return absl::CancelledError("interrupted while building");
+    }
+    clock_.SleepFor(options_.poll_interval);
+  }
+  if (!status->Exited(0)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bazel build failed (", status->ToString(), "): ",
+        FirstBazelError(ReadText(log)), " (full log: ", log, ")"));
+  }
+  return absl::OkStatus();
+}
+
+int Hunter::NextRoundSize(const ProfileState& state, int profiles_left) {
+  if (options_.budget > absl::ZeroDuration()) {
+    const absl::Duration left = options_.budget - (clock_.Now() - started_);
+    if (left <= absl::ZeroDuration()) return 0;
+    if (state.runs_done == 0) {
+      return options_.round_runs > 0 ? options_.round_runs : 10;
+    }
+    // Rounds are sized from this profile's measured time per run (Bazel's
+    // start-up included), aiming a little short of the budget: overshoot
+    // costs a whole round, undershoot only the tail.
+    const absl::Duration per_run = state.wall / state.runs_done;
+    const absl::Duration share = left / std::max(1, profiles_left);
+    int64_t runs = static_cast<int64_t>(
+        std::floor(0.9 * absl::FDivDuration(share, per_run)));
+    if (options_.round_runs > 0) {
+      runs = std::min<int64_t>(runs, options_.round_runs);
+    }
+    return static_cast<int>(std::clamp<int64_t>(runs, 0, 100000));
+  }
+  const int64_t left = options_.runs - state.runs_done;
+  if (left <= 0) return 0;
+  int round = options_.round_runs;
+  if (round == 0) round = options_.until_decided ? 50 : options_.runs;
+  return static_cast<int>(std::min<int64_t>(left, round));
+}
+
+ProgressSnapshot Hunter::Snapshot(const std::string& profile) const {
+  ProgressSnapshot snapshot;
+  snapshot.profile = profile;
+  snapshot.runs_done = result_.runs;
+  snapshot.failed_runs = result_.failed_runs;
+  snapshot.elapsed = clock_.Now() - started_;
+  if (options_.budget > absl::ZeroDuration()) {
+    snapshot.budget = options_.budget;
+  } else if (!options_.until_decided) {
+    snapshot.runs_planned = runs_planned_;
+  }
+  return snapshot;
+}
+
+absl::Status Hunter::Flush() {
+  if (pending_.empty()) return absl::OkStatus();
+  FLAKY_RETURN_IF_ERROR(store_->InsertTrials(pending_));
+  result_.trials += static_cast<int64_t>(pending_.size());
+  pending_.clear();
+  last_flush_ = clock_.Now();
+  return absl::OkStatus();
+}
+
+absl::Status Hunter::HandleResults(ProfileState& state,
+                                   const BepEvents& events) {
+  for (const BepTestResult& run : events.test_results) {
+    RunFiles files = ReadRunFiles(run);
+    if (files.test_log.ok() && run.status != "PASSED") {
+      if (std::optional<std::string> error = FindStarveError(*files.test_log)) {
+        // The wrapper ran nothing: counting this as a test failure would
+        // report starvation that never happened.
+        starve_error_ = *error;
+        return absl::OkStatus();
+      }
+    }
+    std::vector<Trial> trials = AssembleTrials(run, files, context_);
+    const bool failed = std::any_of(
+        trials.begin(), trials.end(),
+        [](const Trial& trial) { return results::IsFailure(trial.outcome); });
+    ++state.runs_done;
+    ++result_.runs;
+    if (failed) {
+      ++state.failed_runs;
+      ++result_.failed_runs;
+    }
+    pending_.insert(pending_.end(), std::make_move_iterator(trials.begin()),
+                    std::make_move_iterator(trials.end()));
+  }
+  if (static_cast<int>(pending_.size()) >= options_.batch_trials ||
+      (!pending_.empty() &&
+       clock_.Now() - last_flush_ >= options_.batch_interval)) {
+    FLAKY_RETURN_IF_ERROR(Flush());
+  }
+  progress_.Update(Snapshot(state.text));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
+  ++round_;
+  const std::string stem = absl::StrCat(result_.work_dir, "/round", round_);
+  const std::string bep_path = stem + ".bep.json";
+  const std::string log_path = stem + ".bazel.log";
+  unlink(bep_path.c_str());
+  TestInvocation invocation{
+      .targets = result_.targets,
+      .profile = state.text,
+      .runs = runs,
+      .wrapper = result_.wrapper,
+      .allow_fallback = options_.allow_fallback,
+      .needs_process_wrapper = state.parsed.cgroup.has_value(),
+      .repeat = options_.repeat,
+      .bep_path = bep_path,
+  };
+  context_.profile = state.text;
+  const absl::Time round_start = clock_.Now();
+  FLAKY_ASSIGN_OR_RETURN(
+      std::unique_ptr<Process> bazel,
+      env_.launcher->Start({.argv = TestCommand(options_.bazel, invocation),
+                            .working_dir = options_.workspace,
+                            .stdout_path = log_path,
+                            .stderr_path = log_path}));
+  results::BepReader reader(bep_path);
+  bool interrupted = false;
+  std::optional<ExitStatus> exit;
+  while (true) {
+    exit = bazel->Poll();
+    if (!exit && (StopRequested() || starve_error_)) {
+      interrupted = StopRequested();
+      exit = StopProcess(*bazel, options_.stop_grace, clock_);
+    }
+    absl::StatusOr<BepEvents> events = exit ? reader.Finish() : reader.Poll();
+    if (!events.ok()) {
+      if (!exit) StopProcess(*bazel, options_.stop_grace, clock_);
+      if (events.status().code() == absl::StatusCode::kNotFound) {
+        if (interrupted) break;
+        return absl::FailedPreconditionError(absl::StrCat(
+            "bazel test wrote no build events (", exit->ToString(), "): ",
+            FirstBazelError(ReadText(log_path)), " (full log: ", log_path,
+            ")"));
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot read Bazel's build events: ",
+                       events.status().message(), " (Bazel log: ", log_path,
+                       ")"));
+    }
+    FLAKY_RETURN_IF_ERROR(HandleResults(state, *events));
+    if (exit) {
+      if (events->truncated && !interrupted && !starve_error_) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "Bazel's build event file ", bep_path,
+            " ends in half a line: Bazel died while writing it (",
+            exit->ToString(), "; log: ", log_path, ")"));
+      }
+      break;
+    }
+    clock_.SleepFor(options_.poll_interval);
+  }
+  FLAKY_RETURN_IF_ERROR(Flush());
+  state.wall += clock_.Now() - round_start;
+  if (starve_error_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "profile ", state.text, " cannot be applied here: ", *starve_error_,
+        options_.allow_fallback ? "" : " (--allow_fallback runs without the "
+                                       "parts that cannot be applied)"));
+  }
+  if (interrupted) return RoundEnd::kInterrupted;
+  // 0: all passed; 3: some tests failed. Anything else is Bazel failing.
+  if (!exit->Exited(0) && !exit->Exited(3)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bazel test failed (", exit->ToString(), "): ",
+        FirstBazelError(ReadText(log_path)), " (full log: ", log_path, ")"));
+  }
+  return RoundEnd::kCompleted;
+}
+
+absl::StatusOr<bool> Hunter::Decided(const ProfileState& state) {
+  FLAKY_ASSIGN_OR_RETURN(
+      std::vector<results::CaseSummary> cases,
+      store_->Summarize({.hunt_ids = {result_.hunt_id},
+                         .targets = {},
+                         .profiles = {state.text}}));
+  if (cases.empty()) return false;
+  return std::all_of(cases.begin(), cases.end(), options_.decide);
+}
+
+absl::Status Hunter::Fail(absl::Status status) {
+  if (hunt_begun_) {
+    // Keep what completed; the hunt's row says why it ended.
+    (void)Flush();
+    (void)store_->FinishHunt(
+        result_.hunt_id,
+        absl::StrCat(absl::IsCancelled(status) ? "interrupted: " : "failed: ",
+                     status.message()),
+        clock_.Now());
+  }
+  return status;
+}
+
+absl::StatusOr<HuntResult> Hunter::Run() {
+  started_ = clock_.Now();
+  last_flush_ = started_;
+  FLAKY_RETURN_IF_ERROR(CheckOptions());
+  FLAKY_RETURN_IF_ERROR(CheckWorkspace());
+  result_.hunt_id = options_.hunt_id.empty()
+                        ? absl::FormatTime("%Y%m%d-%H%M%S", started_,
+                                           absl::UTCTimeZone())
+                        : options_.hunt_id;
+  result_.mode = options_.repeat > 1 ? "in_process_repeat" : "bazel_runs";
+  result_.store_path = options_.store_path;
+  result_.work_dir = absl::StrCat(options_.store_path, ".hunts/",
+                                  result_.hunt_id);
+  const bool wrapped = !options_.wrapper.empty() ||
+                       !options_.wrapper_candidates.empty();
+  for (const ProfileState& state : states_) {
+    if (!wrapped && !state.parsed.IsNone()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "profile ", state.text,
+          " needs the starve wrapper, but --starve_wrapper is empty"));
+    }
+  }
+  // The store first: an unwritable one should fail before minutes of build.
+  FLAKY_ASSIGN_OR_RETURN(store_, results::Store::Open(options_.store_path));
+  FLAKY_RETURN_IF_ERROR(MakeDirectories(result_.work_dir));
+  FLAKY_ASSIGN_OR_RETURN(result_.targets, ValidateTargets());
+  FLAKY_ASSIGN_OR_RETURN(result_.wrapper, ResolveWrapper());
+  const std::string commit = GitCommit();
+  context_ = {.hunt_id = result_.hunt_id,
+              .profile = "",
+              .commit = commit,
+              .host = options_.host,
+              .in_process_repeat = options_.repeat > 1};
+  FLAKY_RETURN_IF_ERROR(Build(result_.targets));
+
+  std::vector<std::string> profiles;
+  for (const ProfileState& state : states_) profiles.push_back(state.text);
+  results::HuntRecord hunt;
+  hunt.id = result_.hunt_id;
+  hunt.started_at = started_;
+  hunt.command_line = options_.command_line;
+  hunt.commit = commit;
+  hunt.host = options_.host;
+  hunt.profiles = profiles;
+  hunt.mode = result_.mode;
+  FLAKY_RETURN_IF_ERROR(store_->BeginHunt(hunt));
+  hunt_begun_ = true;
+  runs_planned_ = static_cast<int64_t>(options_.runs) *
+                  static_cast<int64_t>(states_.size());
+  progress_.Message(absl::StrCat(
+      "flaky: hunt ", result_.hunt_id, ": ", result_.targets.size(),
+      " target(s) x ", states_.size(), " profile(s)",
+      options_.budget > absl::ZeroDuration()
+          ? absl::StrCat(" for ", absl::FormatDuration(options_.budget))
+          : absl::StrCat(", ", options_.until_decided ? "up to " : "",
+                         options_.runs, " runs each"),
+      options_.repeat > 1
+          ? absl::StrCat(" x ", options_.repeat, " in-process repetitions")
+          : ""));
+
+  std::string last_profile = states_.front().text;
+  bool interrupted = false;
+  while (!interrupted) {
+    bool ran = false;
+    int left = static_cast<int>(std::count_if(
+        states_.begin(), states_.end(),
+        [](const ProfileState& state) { return !state.done; }));
+    for (ProfileState& state : states_) {
+      if (state.done) continue;
+      const int runs = NextRoundSize(state, left--);
+      if (runs <= 0) {
+        state.done = true;
+        continue;
+      }
+      last_profile = state.text;
+      absl::StatusOr<RoundEnd> end = RunRound(state, runs);
+      if (!end.ok()) return Fail(end.status());
+      ran = true;
+      if (*end == RoundEnd::kInterrupted) {
+        interrupted = true;
+        break;
+      }
+      if (options_.until_decided) {
+        absl::StatusOr<bool> decided = Decided(state);
+        if (!decided.ok()) return Fail(decided.status());
+        if (*decided) state.done = true;
+      }
+    }
+    if (!ran) break;
+  }
+  if (absl::Status flushed = Flush(); !flushed.ok()) return Fail(flushed);
+  result_.status = interrupted ? "interrupted" : "done";
+  result_.elapsed = clock_.Now() - started_;
+  progress_.Finish(Snapshot(last_profile));
+  FLAKY_RETURN_IF_ERROR(
+      store_->FinishHunt(result_.hunt_id, result_.status, clock_.Now()));
+  FLAKY_ASSIGN_OR_RETURN(result_.summaries,
+                         store_->Summarize({.hunt_ids = {result_.hunt_id},
+                                            .targets = {},
+                                            .profiles = {}}));
+  return result_;
+}
+
+}  // namespace
+
+absl::StatusOr<HuntResult> RunHunt(const HuntOptions& options,
+                                   const HuntEnvironment& env) {
+  if (env.launcher == nullptr || env.clock == nullptr || env.out == nullptr ||
+      env.stop == nullptr) {
+    return absl::InvalidArgumentError(
+        "RunHunt needs a launcher, a clock, an output stream and a stop flag");
+  }
+  Hunter hunter(options, env);
+  return hunter.Run();
+}
+
+}  // namespace flaky::runner

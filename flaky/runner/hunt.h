@@ -1,0 +1,130 @@
+// A hunt: rerun Bazel test targets under starvation profiles and record
+// every trial. This is `flaky hunt` without its flags: the CLI fills
+// HuntOptions, main supplies the launcher, clock, console and stop flag.
+//
+//   HuntOptions options;
+//   options.targets = {"//tests/race:already_running_original"};
+//   options.profiles = {"none", "cgroup:20", "hogs:2"};
+//   options.runs = 500;
+//   options.workspace = "/ws";
+//   options.store_path = "/ws/flaky.db";
+//   options.wrapper = "//flaky/starve:starve";
+//   PosixLauncher launcher;
+//   RealClock clock;
+//   std::atomic<bool> stop{false};  // set from SIGINT/SIGTERM
+//   absl::StatusOr<HuntResult> result = RunHunt(
+//       options, {.launcher = &launcher, .clock = &clock, .out = &std::cerr,
+//                 .stop = &stop});
+//
+// Steps: check bazel and the workspace, validate profiles and targets
+// (`bazel query`), find the starve wrapper, build once, then per profile
+// run `bazel test --runs_per_test=N --run_under=<wrapper> ...` in rounds,
+// reading the BEP while Bazel writes it and storing trials in batches, so
+// an interrupted hunt keeps every completed trial.
+#ifndef FLAKY_RUNNER_HUNT_H_
+#define FLAKY_RUNNER_HUNT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "flaky/results/summary.h"
+#include "flaky/runner/bazel_command.h"
+#include "flaky/runner/clock.h"
+#include "flaky/runner/launcher.h"
+
+namespace flaky::runner {
+
+// HuntOptions is everything `flaky hunt` was asked to do.
+struct HuntOptions {
+  std::vector<std::string> targets;  // labels or patterns, as given
+  std::vector<std::string> profiles = {"none"};
+  // runs per profile; with until_decided the most runs per profile; ignored
+  // with a budget.
+  int runs = 100;
+  // budget bounds the hunt's wall time (zero: no budget); rounds are sized
+  // from the measured run time so the hunt ends near it.
+  absl::Duration budget = absl::ZeroDuration();
+  // until_decided stops a profile once every case's verdict is decided
+  // (`decide`, below) or it reached `runs`.
+  bool until_decided = false;
+  // round_runs is the --runs_per_test of one round; 0 picks it: all runs at
+  // once for --runs, 10 then measured for --budget, 50 for until_decided.
+  int round_runs = 0;
+  // repeat > 1 runs each test binary with --gtest_repeat=repeat: one Bazel
+  // run yields `repeat` trials per case (shared process state: the report
+  // says so).
+  int repeat = 1;
+  BazelSetup bazel;
+  std::string workspace;   // absolute path of the workspace to hunt in
+  std::string store_path;  // the SQLite database
+  // wrapper is the starve wrapper's label; "" runs without it (then only
+  // the `none` profile is allowed). When wrapper_candidates is not empty,
+  // wrapper is ignored and the first candidate `bazel query` finds is used.
+  std::string wrapper;
+  std::vector<std::string> wrapper_candidates;
+  bool allow_fallback = false;  // wrapper may skip parts it cannot apply
+  // hunt_id names the hunt in the store; "" makes one from the start time.
+  std::string hunt_id;
+  std::string command_line;  // recorded with the hunt
+  std::string host;          // recorded with every trial
+  // stop_grace is how long Bazel gets to stop after SIGINT before SIGKILL.
+  absl::Duration stop_grace = absl::Seconds(30);
+  // poll_interval is how often the BEP file is read while Bazel runs.
+  absl::Duration poll_interval = absl::Milliseconds(100);
+  // batch_trials / batch_interval bound how long trials wait in memory
+  // before one store transaction writes them.
+  int batch_trials = 500;
+  absl::Duration batch_interval = absl::Seconds(2);
+  // decide (for until_decided) says whether a case's counts settle its
+  // verdict; unset means until_decided cannot be used.
+  std::function<bool(const results::CaseSummary&)> decide;
+};
+
+// HuntEnvironment is what the hunt talks to. All pointers are required
+// and must outlive RunHunt.
+struct HuntEnvironment {
+  Launcher* launcher = nullptr;
+  Clock* clock = nullptr;
+  std::ostream* out = nullptr;  // progress and messages
+  bool tty = false;             // `out` is a terminal
+  // stop is set (by a signal handler) to end the hunt early: Bazel is
+  // stopped, completed trials are stored, the hunt is marked interrupted.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+// HuntResult is how a hunt ended and what it found.
+struct HuntResult {
+  std::string hunt_id;
+  std::string status;  // "done" or "interrupted"
+  std::string mode;    // "bazel_runs" or "in_process_repeat"
+  std::vector<std::string> targets;  // the tests hunted
+  std::string wrapper;               // the wrapper label used ("" none)
+  std::string store_path;
+  std::string work_dir;  // BEP files and Bazel logs of each round
+  int64_t runs = 0;
+  int64_t failed_runs = 0;
+  int64_t trials = 0;
+  absl::Duration elapsed = absl::ZeroDuration();
+  std::vector<results::CaseSummary> summaries;  // from the store
+};
+
+// RunHunt runs a hunt (see the file comment). Errors, each one line that
+// says what to do: NotFound (bazel not on PATH), FailedPrecondition (not a
+// workspace; the wrapper is missing; a profile the wrapper cannot apply;
+// Bazel failed), InvalidArgument (bad profiles, targets that do not exist
+// or are not tests, bad counts), Unavailable (store or files). A hunt that
+// fails after it began is marked "failed: <reason>" in the store; an
+// interrupted one returns status "interrupted" with what was stored.
+absl::StatusOr<HuntResult> RunHunt(const HuntOptions& options,
+                                   const HuntEnvironment& env);
+
+}  // namespace flaky::runner
+
+#endif  // FLAKY_RUNNER_HUNT_H_
