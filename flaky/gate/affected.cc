@@ -61,6 +61,12 @@ std::string FirstErrorLine(absl::string_view text) {
   return lines.empty() ? "(no error output)" : std::string(lines.back());
 }
 
+// A query of a thousand changed files is no help in a one-line error.
+std::string Abbreviated(const std::string& text) {
+  constexpr size_t kMax = 300;
+  return text.size() <= kMax ? text : text.substr(0, kMax) + "...";
+}
+
 // Runs a git or bazel command in the workspace and returns its stdout, or
 // Unavailable naming the command and its first error line.
 class Tools {
@@ -118,7 +124,7 @@ class Tools {
       return absl::UnavailableError(absl::StrCat(
           "bazel query failed (exit ", result->exit_code, ") in ",
           options_.workspace_dir, ": ", FirstErrorLine(result->stderr_text),
-          " (query: ", query, ")"));
+          " (query: ", Abbreviated(query), ")"));
     }
     std::vector<std::string> labels =
         absl::StrSplit(result->stdout_text, '\n', absl::SkipWhitespace());

@@ -4,15 +4,12 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <functional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/gate/scripted_launcher.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -24,49 +21,6 @@ using ::flaky::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// Answers git and bazel the way a repository with a known history would,
-// records every command and the text of every bazel query.
-class ScriptedLauncher : public Launcher {
- public:
-  // Returns the result for a command, given its argv joined with spaces and
-  // (for bazel query) the query text.
-  using Handler =
-      std::function<ProcessResult(const std::string& args, const std::string& query)>;
-
-  explicit ScriptedLauncher(Handler handler) : handler_(std::move(handler)) {}
-
-  absl::StatusOr<ProcessResult> Run(const Command& command) override {
-    std::string query;
-    for (const std::string& arg : command.argv) {
-      if (absl::StartsWith(arg, "--query_file=")) {
-        std::ifstream in(arg.substr(strlen("--query_file=")));
-        std::stringstream text;
-        text << in.rdbuf();
-        query = text.str();
-        queries.push_back(query);
-      }
-    }
-    commands.push_back(absl::StrJoin(command.argv, " "));
-    working_dirs.push_back(command.working_dir);
-    return handler_(commands.back(), query);
-  }
-
-  std::vector<std::string> commands;
-  std::vector<std::string> working_dirs;
-  std::vector<std::string> queries;
-
- private:
-  Handler handler_;
-};
-
-ProcessResult Exit(int code, std::string out = "", std::string err = "") {
-  ProcessResult result;
-  result.exit_code = code;
-  result.stdout_text = std::move(out);
-  result.stderr_text = std::move(err);
-  return result;
-}
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;

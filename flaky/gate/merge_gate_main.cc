@@ -1,0 +1,184 @@
+// flaky's merge gate entry point until `flaky merge-gate` is a row of the
+// CLI's table: selects the tests a change affects and runs `flaky gate` on
+// them. Every flag has a FLAKY_<NAME> environment twin (the flag wins).
+//
+//   bazel run //flaky/gate:merge_gate_main -- --base=origin/main --budget=300s
+//   (reports in ./flaky-out; bazel test flags for the gate go after a second --)
+//
+// Exit codes are the gate's: 0 clean or nothing affected, 1 flaky,
+// 2 inconclusive within the budget, 3 usage or environment error.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "flaky/gate/launcher.h"
+#include "flaky/gate/merge_gate.h"
+
+ABSL_FLAG(std::string, base, "",
+          "Git revision the change merges into (branch, tag or commit), e.g. "
+          "origin/main. Changes are taken since its merge base with HEAD.");
+ABSL_FLAG(std::string, workspace, "",
+          "Bazel workspace root; default: the workspace `bazel run` was "
+          "invoked in, else the current directory.");
+ABSL_FLAG(bool, committed_only, false,
+          "Ignore uncommitted and untracked changes of the working tree.");
+ABSL_FLAG(bool, include_manual, false, "Also gate tests tagged manual.");
+ABSL_FLAG(std::string, universe, "//...",
+          "Target pattern in which dependent tests are looked for.");
+ABSL_FLAG(std::string, bazel, "bazel", "The bazel to run.");
+ABSL_FLAG(std::vector<std::string>, bazel_startup_options, {},
+          "Comma-separated Bazel startup options for every bazel command, "
+          "e.g. --output_base=/ob.");
+ABSL_FLAG(std::string, flaky, "",
+          "Command that runs flaky (split at spaces); default: `bazel run "
+          "@flaky//flaky:flaky --`, built first.");
+ABSL_FLAG(std::string, profiles, "",
+          "Starvation profiles for the gate, e.g. none,cgroup:20; default: "
+          "the gate's.");
+ABSL_FLAG(std::optional<double>, max_rate, std::nullopt,
+          "Highest flake rate a CLEAN test may have; default: the gate's.");
+ABSL_FLAG(std::optional<double>, confidence, std::nullopt,
+          "Confidence of the verdict; default: the gate's.");
+ABSL_FLAG(std::optional<int64_t>, runs, std::nullopt,
+          "Runs per test (exclusive with --budget); default: the gate's.");
+ABSL_FLAG(std::optional<absl::Duration>, budget, std::nullopt,
+          "Time budget, e.g. 300s (exclusive with --runs); default: the "
+          "gate's.");
+ABSL_FLAG(std::string, report_dir, "flaky-out",
+          "Where report.md, report.json, report.junit.xml and "
+          "merge_gate.json go.");
+ABSL_FLAG(std::string, store, "", "Trials database; default: the gate's.");
+ABSL_FLAG(std::string, pushgateway, "",
+          "Prometheus Pushgateway URL to push metrics to; none when empty.");
+
+namespace {
+
+constexpr int kUsageError = 3;
+
+// Applies FLAKY_<NAME> environment variables as flag values; command-line
+// flags parsed afterwards override them.
+bool ApplyEnvironmentTwins() {
+  for (const char* name :
+       {"base", "workspace", "committed_only", "include_manual", "universe",
+        "bazel", "bazel_startup_options", "flaky", "profiles", "max_rate",
+        "confidence", "runs", "budget", "report_dir", "store",
+        "pushgateway"}) {
+    std::string variable = absl::AsciiStrToUpper(absl::StrCat("FLAKY_", name));
+    const char* value = getenv(variable.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      std::cerr << "merge gate: error: " << variable << "=" << value
+                << " is not a valid --" << name << ": " << error << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Where the user was when they ran us: `bazel run` starts binaries in their
+// runfiles, and says where it was invoked.
+std::filesystem::path UserDirectory() {
+  const char* dir = getenv("BUILD_WORKING_DIRECTORY");
+  return dir != nullptr && *dir != '\0' ? std::filesystem::path(dir)
+                                        : std::filesystem::current_path();
+}
+
+std::string Absolute(const std::string& path) {
+  if (path.empty()) return path;
+  std::filesystem::path p(path);
+  return (p.is_absolute() ? p : UserDirectory() / p).lexically_normal().string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Runs `flaky gate` on the tests affected by the change since --base.\n"
+      "Usage: merge_gate_main --base=REV [flags] [-- extra bazel test flags]\n"
+      "Exit: 0 clean or nothing affected, 1 flaky, 2 inconclusive, 3 error.");
+  // Everything after "--" is for the gate's bazel test, not for us.
+  std::vector<char*> ours(argv, argv + argc);
+  std::vector<std::string> bazel_test_flags;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      ours.assign(argv, argv + i);
+      bazel_test_flags.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
+  if (!ApplyEnvironmentTwins()) return kUsageError;
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(ours.size()), ours.data());
+  if (positional.size() > 1) {
+    std::cerr << "merge gate: error: unexpected argument '" << positional[1]
+              << "': the tests come from the change; put bazel test flags "
+                 "after --\n";
+    return kUsageError;
+  }
+
+  flaky::gate::MergeGateOptions options;
+  flaky::gate::AffectedOptions& affected = options.affected;
+  affected.base_revision = absl::GetFlag(FLAGS_base);
+  affected.workspace_dir = absl::GetFlag(FLAGS_workspace);
+  if (affected.workspace_dir.empty()) {
+    const char* workspace = getenv("BUILD_WORKSPACE_DIRECTORY");
+    affected.workspace_dir = workspace != nullptr && *workspace != '\0'
+                                 ? workspace
+                                 : std::filesystem::current_path().string();
+  }
+  affected.workspace_dir = Absolute(affected.workspace_dir);
+  affected.include_uncommitted = !absl::GetFlag(FLAGS_committed_only);
+  affected.include_manual = absl::GetFlag(FLAGS_include_manual);
+  affected.universe = absl::GetFlag(FLAGS_universe);
+  affected.bazel = absl::GetFlag(FLAGS_bazel);
+  affected.bazel_startup_options = absl::GetFlag(FLAGS_bazel_startup_options);
+
+  std::string flaky = absl::GetFlag(FLAGS_flaky);
+  if (flaky.empty()) {
+    std::vector<std::string> bazel = {affected.bazel};
+    bazel.insert(bazel.end(), affected.bazel_startup_options.begin(),
+                 affected.bazel_startup_options.end());
+    options.prepare_command = bazel;
+    options.prepare_command.insert(options.prepare_command.end(),
+                                   {"build", "@flaky//flaky:flaky"});
+    options.flaky_command = bazel;
+    options.flaky_command.insert(options.flaky_command.end(),
+                                 {"run", "@flaky//flaky:flaky", "--"});
+  } else {
+    options.flaky_command = absl::StrSplit(flaky, ' ', absl::SkipEmpty());
+  }
+  options.profiles = absl::GetFlag(FLAGS_profiles);
+  options.max_rate = absl::GetFlag(FLAGS_max_rate);
+  options.confidence = absl::GetFlag(FLAGS_confidence);
+  options.runs = absl::GetFlag(FLAGS_runs);
+  options.budget = absl::GetFlag(FLAGS_budget);
+  options.report_dir = Absolute(absl::GetFlag(FLAGS_report_dir));
+  options.store = Absolute(absl::GetFlag(FLAGS_store));
+  options.pushgateway = absl::GetFlag(FLAGS_pushgateway);
+  options.bazel_test_flags = bazel_test_flags;
+
+  flaky::gate::SubprocessLauncher launcher;
+  absl::StatusOr<int> exit_code =
+      flaky::gate::RunMergeGate(options, launcher, std::cout);
+  if (!exit_code.ok()) {
+    std::cerr << "merge gate: error: " << exit_code.status().message() << "\n";
+    return kUsageError;
+  }
+  return *exit_code;
+}
