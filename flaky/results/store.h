@@ -6,8 +6,10 @@
 //   FLAKY_RETURN_IF_ERROR(store->BeginHunt(hunt));
 //   FLAKY_RETURN_IF_ERROR(store->InsertTrials(trials_of_one_bazel_run));
 //   FLAKY_RETURN_IF_ERROR(store->FinishHunt(hunt.id, "done", absl::Now()));
+//   Filter filter;
+//   filter.hunt_ids = {hunt.id};
 //   FLAKY_ASSIGN_OR_RETURN(std::vector<CaseSummary> cases,
-//                          store->Summarize({.hunt_ids = {hunt.id}}));
+//                          store->Summarize(filter));
 //
 // Durability: WAL journal, synchronous=NORMAL, one transaction per
 // InsertTrials batch. A process killed at any point (Ctrl-C, SIGKILL, a
@@ -143,12 +145,17 @@ class Store {
   absl::Status Exec(absl::string_view sql);
   absl::Status Migrate();
   absl::Status SqliteError(absl::string_view what) const;
-  absl::StatusOr<std::string> KeepFirstLog(const Trial& trial);
+  absl::Status InsertOne(const Trial& trial);
+  absl::Status KeepFirstLog(const Trial& trial, int64_t trial_id);
 
   std::string path_;
   sqlite3* db_;
   StoreOptions options_;
-  sqlite3_stmt* insert_trial_ = nullptr;  // prepared once, reused per batch
+  // Prepared once and reused by every batch.
+  sqlite3_stmt* insert_trial_ = nullptr;
+  sqlite3_stmt* claim_kept_log_ = nullptr;
+  sqlite3_stmt* set_kept_log_ = nullptr;
+  sqlite3_stmt* unclaim_kept_log_ = nullptr;
 };
 
 }  // namespace flaky::results
