@@ -97,7 +97,7 @@ absl::StatusOr<std::vector<pid_t>> ReadCgroupPids(absl::string_view group_dir);
 
 // kReadOnlyCgroupHint tells the user how to get a writable cgroupfs in Bazel.
 inline constexpr absl::string_view kReadOnlyCgroupHint =
-    "Bazel's linux-sandbox mounts /sys/fs/cgroup read-only; rerun with "
+    "under Bazel this is the linux-sandbox: rerun with "
     "--strategy=TestRunner=processwrapper-sandbox (or tag the test "
     "no-sandbox)";
 
