@@ -1,0 +1,166 @@
+#include "flaky/stats/gate.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "flaky/base/status_matchers.h"
+#include "flaky/results/summary.h"
+#include "flaky/stats/plan.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace flaky::stats {
+namespace {
+
+using ::flaky::testing::IsOk;
+using ::flaky::testing::StatusIs;
+using ::testing::HasSubstr;
+
+GateOptions Options(double max_rate, double confidence) {
+  GateOptions options;
+  options.max_rate = max_rate;
+  options.confidence = confidence;
+  return options;
+}
+
+const GateOptions kOptions = Options(0.001, 0.95);
+
+TEST(Judge, CleanWhenTheOneSidedUpperBoundIsBelowTheMaximum) {
+  absl::StatusOr<Judgement> j = Judge(0, 3000, kOptions);
+  ASSERT_THAT(j, IsOk());
+  EXPECT_EQ(j->verdict, Verdict::kClean);
+  // 1 - 0.05^(1/3000), Python.
+  EXPECT_NEAR(j->upper_bound, 0.0009980790119965555, 1e-15);
+  EXPECT_EQ(j->reason, "0 of 3000 runs failed: rate below 0.1% at 95%, under the maximum 0.1%");
+}
+
+TEST(Judge, CleanExactlyFromThePlannersRunCount) {
+  for (int64_t k : {0, 1, 2}) {
+    const int64_t n = *RunsToClaimBelow(kOptions.max_rate, kOptions.confidence, k);
+    EXPECT_EQ(Judge(k, n, kOptions)->verdict, Verdict::kClean) << k;
+    EXPECT_EQ(Judge(k, n - 1, kOptions)->verdict, Verdict::kInconclusive) << k;
+  }
+}
+
+TEST(Judge, FlakyWhenTheOneSidedLowerBoundExceedsTheMaximum) {
+  absl::StatusOr<Judgement> j = Judge(2, 40, kOptions);
+  ASSERT_THAT(j, IsOk());
+  EXPECT_EQ(j->verdict, Verdict::kFlaky);
+  // Largest p with P(X >= 2; 40, p) <= 0.05, bisection in Python.
+  EXPECT_NEAR(j->lower_bound, 0.008956945592975605, 1e-12);
+  EXPECT_EQ(j->reason, "2 of 40 runs failed: rate above 0.89% at 95%, over the maximum 0.1%");
+  // A single failure in few runs is already enough at 0.1%.
+  EXPECT_EQ(Judge(1, 10, kOptions)->verdict, Verdict::kFlaky);
+}
+
+TEST(Judge, InconclusiveSaysHowManyCleanRunsAreMissing) {
+  absl::StatusOr<Judgement> j = Judge(0, 200, kOptions);
+  ASSERT_THAT(j, IsOk());
+  EXPECT_EQ(j->verdict, Verdict::kInconclusive);
+  EXPECT_EQ(j->more_clean_runs_for_clean, 2795);
+  EXPECT_THAT(j->reason, HasSubstr("2795 more runs without a failure would make it CLEAN"));
+  // One failure in 100 at max 0.1%: the lower bound (0.051%) is under the
+  // maximum and the upper bound far above it.
+  EXPECT_EQ(Judge(1, 100, kOptions)->verdict, Verdict::kInconclusive);
+  EXPECT_EQ(Judge(0, 0, kOptions)->verdict, Verdict::kInconclusive);
+  EXPECT_THAT(Judge(0, 0, kOptions)->reason, HasSubstr("no trials"));
+}
+
+TEST(Judge, SprtOnlyAddsFlakyVerdicts) {
+  // With p0 = max rate and alpha = 1 - confidence the SPRT's single-look
+  // FLAKY region lies inside the exact bound's (checked in Python for
+  // n <= 400), so rule 3 only matters for a more liberal SPRT, such as
+  // alpha = 0.2 here (2 of 36..42 runs: Python found 7 such counts).
+  GateOptions options = Options(0.01, 0.95);
+  options.sprt = SprtOptions{.p0 = 0.01, .p1 = 0.05, .alpha = 0.2, .beta = 0.05};
+  GateOptions without_sprt = options;
+  without_sprt.sprt.reset();
+  int sprt_only = 0;
+  for (int64_t n = 1; n <= 200; ++n) {
+    for (int64_t k = 0; k <= std::min<int64_t>(n, 6); ++k) {
+      const Judgement with = *Judge(k, n, options);
+      const Judgement without = *Judge(k, n, without_sprt);
+      if (without.verdict == Verdict::kFlaky) {
+        EXPECT_EQ(with.verdict, Verdict::kFlaky) << k << "/" << n;
+      }
+      if (with.verdict == Verdict::kFlaky && without.verdict != Verdict::kFlaky) {
+        ++sprt_only;
+        EXPECT_EQ(with.sprt->decision, SprtDecision::kAcceptH1);
+        EXPECT_THAT(with.reason, HasSubstr("the SPRT accepts rate >= 5%"));
+      }
+      // The SPRT's H0 never turns into CLEAN by itself.
+      EXPECT_EQ(with.verdict == Verdict::kClean, without.verdict == Verdict::kClean)
+          << k << "/" << n;
+    }
+  }
+  EXPECT_EQ(sprt_only, 7);
+}
+
+TEST(ValidateGateOptions, RejectsBadOptionsWithFlagNames) {
+  EXPECT_THAT(ValidateGateOptions(Options(0.0, 0.95)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max-rate")));
+  EXPECT_THAT(ValidateGateOptions(Options(0.01, 95)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--confidence")));
+  GateOptions low_p0 = Options(0.01, 0.95);
+  low_p0.sprt = SprtOptions{.p0 = 0.001, .p1 = 0.05, .alpha = 0.05, .beta = 0.05};
+  EXPECT_THAT(ValidateGateOptions(low_p0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("SPRT p0")));
+  EXPECT_THAT(Judge(3, 2, kOptions), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+results::CaseSummary Row(const std::string& target, const std::string& test_case,
+                         const std::string& profile, int64_t failures, int64_t trials) {
+  results::CaseSummary row;
+  row.target = target;
+  row.test_case = test_case;
+  row.profile = profile;
+  row.failures = failures;
+  row.trials = trials;
+  return row;
+}
+
+TEST(JudgeTargets, GroupsCasesAndTakesTheWorstVerdict) {
+  const std::vector<results::CaseSummary> rows = {
+      Row("//t:a", "A.One", "none", 0, 3000),
+      Row("//t:a", "A.Two", "none", 0, 3000),
+      Row("//t:a", "A.One", "chaos:7", 0, 3000),
+      Row("//t:a", "A.Two", "chaos:7", 10, 3000),
+      Row("//t:b", "", "none", 0, 100),
+  };
+  absl::StatusOr<std::vector<TargetVerdict>> verdicts = JudgeTargets(rows, kOptions);
+  ASSERT_THAT(verdicts, IsOk());
+  ASSERT_EQ(verdicts->size(), 3u);
+  EXPECT_EQ((*verdicts)[0].profile, "none");
+  EXPECT_EQ((*verdicts)[0].verdict, Verdict::kClean);
+  EXPECT_EQ((*verdicts)[0].cases.size(), 2u);
+  EXPECT_EQ((*verdicts)[1].profile, "chaos:7");
+  EXPECT_EQ((*verdicts)[1].verdict, Verdict::kFlaky);
+  EXPECT_THAT((*verdicts)[1].reason, HasSubstr("A.Two: 10 of 3000 runs failed"));
+  EXPECT_EQ((*verdicts)[2].target, "//t:b");
+  EXPECT_EQ((*verdicts)[2].verdict, Verdict::kInconclusive);
+  EXPECT_EQ(GateExitCode(*verdicts), kGateExitFlaky);
+}
+
+TEST(JudgeTargets, NamesTheBadRow) {
+  EXPECT_THAT(JudgeTargets({Row("//t:a", "A.One", "none", 4, 3)}, kOptions),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("//t:a A.One [none]: failures must be")));
+}
+
+TEST(GateExitCode, FollowsTheGateContract) {
+  auto verdicts = [](std::vector<Verdict> list) {
+    std::vector<TargetVerdict> out;
+    for (Verdict v : list) out.push_back(TargetVerdict{"//t:x", "none", v, "", {}});
+    return out;
+  };
+  EXPECT_EQ(GateExitCode(verdicts({Verdict::kClean, Verdict::kClean})), 0);
+  EXPECT_EQ(GateExitCode(verdicts({Verdict::kClean, Verdict::kInconclusive})), 2);
+  EXPECT_EQ(GateExitCode(verdicts({Verdict::kInconclusive, Verdict::kFlaky})), 1);
+  EXPECT_EQ(GateExitCode(verdicts({})), 3);
+  EXPECT_EQ(VerdictName(Verdict::kInconclusive), "INCONCLUSIVE");
+}
+
+}  // namespace
+}  // namespace flaky::stats
