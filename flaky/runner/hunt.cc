@@ -459,7 +459,8 @@ absl::Status Hunter::Fail(absl::Status status) {
 }
 
 absl::StatusOr<HuntResult> Hunter::Run() {
-  started_ = clock_.Now();
+  const absl::Time hunt_start = clock_.Now();
+  started_ = hunt_start;
   last_flush_ = started_;
   FLAKY_RETURN_IF_ERROR(CheckOptions());
   FLAKY_RETURN_IF_ERROR(CheckWorkspace());
@@ -505,6 +506,9 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   hunt.mode = result_.mode;
   FLAKY_RETURN_IF_ERROR(store_->BeginHunt(hunt));
   hunt_begun_ = true;
+  // Rates, ETAs and the budget count from the first run, not from the
+  // build (which may take minutes once and says nothing about run time).
+  started_ = clock_.Now();
   runs_planned_ = static_cast<int64_t>(options_.runs) *
                   static_cast<int64_t>(states_.size());
   progress_.Message(absl::StrCat(
@@ -550,7 +554,7 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   }
   if (absl::Status flushed = Flush(); !flushed.ok()) return Fail(flushed);
   result_.status = interrupted ? "interrupted" : "done";
-  result_.elapsed = clock_.Now() - started_;
+  result_.elapsed = clock_.Now() - hunt_start;
   progress_.Finish(Snapshot(last_profile));
   FLAKY_RETURN_IF_ERROR(
       store_->FinishHunt(result_.hunt_id, result_.status, clock_.Now()));
