@@ -1,0 +1,523 @@
+// End to end: flaky's metrics reach a real Prometheus through both ways a
+// deployment uses (a pull endpoint it scrapes, as `flaky serve` offers, and
+// a hunt pushing to a real Pushgateway), and then every panel query and
+// template variable of the Grafana dashboard and every recording and
+// alerting rule runs through Prometheus's HTTP API and must return data
+// with the labels its legend names. A query returning nothing fails.
+//
+// The trials come from a seeded, deterministic "hunt" of the bpo-37224 race
+// tests (original and fixed) under three profiles; rates, intervals,
+// amplification and verdicts are computed with flaky's stats library. The
+// fixed test is first verified CLEAN and then regresses under chaos:7, so
+// that both alerts (turned FLAKY, fix regressed) have something to fire on.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "flaky/base/status_matchers.h"
+#include "flaky/metrics/exposer.h"
+#include "flaky/metrics/metrics.h"
+#include "flaky/metrics/pusher.h"
+#include "flaky/metrics/refresh.h"
+#include "flaky/metrics/testing/http.h"
+#include "flaky/metrics/testing/server_process.h"
+#include "flaky/results/summary.h"
+#include "flaky/results/trial.h"
+#include "flaky/stats/binomial.h"
+#include "flaky/stats/compare.h"
+#include "flaky/stats/sprt.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "prometheus/registry.h"
+
+namespace flaky::metrics {
+namespace {
+
+using ::flaky::metrics::testing::HttpGet;
+using ::flaky::metrics::testing::PollUntil;
+using ::flaky::metrics::testing::ServerProcess;
+using ::flaky::metrics::testing::ServerSpec;
+using ::flaky::metrics::testing::UrlEncode;
+using ::flaky::testing::IsOk;
+using ::nlohmann::json;
+
+constexpr char kOriginal[] = "//tests/race:already_running_original";
+constexpr char kFixed[] = "//tests/race:already_running_fixed";
+constexpr char kRaceCase[] = "RunStringTest.AlreadyRunning";
+constexpr char kBasicCase[] = "RunStringTest.Basic";
+constexpr absl::Duration kDeadline = absl::Seconds(90);
+
+std::string Runfile(const std::string& path) {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"),
+                      "/", path);
+}
+
+std::string TmpPath(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A seeded stand-in for a hunt and its store: trials in execution order,
+// summarised per (target, case, profile) as the store's Summarize does.
+class Hunt {
+ public:
+  explicit Hunt(FlakyMetrics& live) : live_(live) {}
+
+  // Run executes `n` trials of one case failing with probability `p`,
+  // recording each live (the pushed registry) and in the "store".
+  void Run(const std::string& target, const std::string& test_case,
+           const std::string& profile, double p, int n) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (int i = 0; i < n; ++i) {
+      results::Trial trial;
+      trial.target = target;
+      trial.test_case = test_case;
+      trial.profile = profile;
+      trial.run = static_cast<int>(trials_.size()) + 1;
+      // 53 random bits as a uniform double in [0, 1): the same sequence on
+      // every standard library, unlike std::uniform_real_distribution.
+      const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+      trial.outcome = u < p ? results::Outcome::kFail : results::Outcome::kPass;
+      trial.duration = absl::Milliseconds(20 + static_cast<int64_t>(rng_() % 400));
+      EXPECT_THAT(live_.RecordTrial(trial), IsOk());
+      trials_.push_back(trial);
+    }
+  }
+
+  std::vector<results::CaseSummary> Summarize() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::map<std::tuple<std::string, std::string, std::string>, results::CaseSummary>
+        by_key;
+    for (const results::Trial& t : trials_) {
+      results::CaseSummary& s = by_key[{t.target, t.test_case, t.profile}];
+      s.target = t.target;
+      s.test_case = t.test_case;
+      s.profile = t.profile;
+      ++s.by_outcome[t.outcome];
+      if (t.outcome == results::Outcome::kSkipped) continue;
+      ++s.trials;
+      if (results::IsFailure(t.outcome)) {
+        ++s.failures;
+        if (!s.trials_to_first_failure) s.trials_to_first_failure = s.trials;
+        s.trials_since_last_failure = 0;
+      } else {
+        ++s.trials_since_last_failure;
+      }
+    }
+    std::vector<results::CaseSummary> out;
+    for (auto& [key, s] : by_key) out.push_back(s);
+    return out;
+  }
+
+ private:
+  FlakyMetrics& live_;
+  mutable std::mutex mutex_;
+  uint64_t state_ = 37224;
+  // splitmix64: tiny, seeded, identical everywhere.
+  uint64_t rng_() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  std::vector<results::Trial> trials_;
+};
+
+// Assess computes what flaky's stats say about the summaries: exact/Wilson
+// intervals per case, and per (target, profile) the SPRT verdict and the
+// amplification against profile none.
+Assessments Assess(const std::vector<results::CaseSummary>& summaries) {
+  Assessments out;
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> totals;
+  for (const results::CaseSummary& s : summaries) {
+    absl::StatusOr<stats::RateInterval> r = stats::EstimateRate(s.failures, s.trials);
+    EXPECT_THAT(r, IsOk());
+    if (!r.ok()) continue;
+    out.cases.push_back({s.target, s.test_case, s.profile, r->rate, r->low, r->high});
+    auto& [failures, trials] = totals[{s.target, s.profile}];
+    failures += s.failures;
+    trials += s.trials;
+  }
+  const stats::SprtOptions sprt;  // p0 0.1%, p1 1%, alpha = beta = 5%
+  for (const auto& [key, counts] : totals) {
+    const auto& [target, profile] = key;
+    ProfileAssessment a;
+    a.target = target;
+    a.profile = profile;
+    absl::StatusOr<stats::SprtResult> verdict =
+        stats::EvaluateSprt(sprt, counts.first, counts.second);
+    EXPECT_THAT(verdict, IsOk());
+    a.verdict = verdict->decision == stats::SprtDecision::kAcceptH1   ? Verdict::kFlaky
+                : verdict->decision == stats::SprtDecision::kAcceptH0 ? Verdict::kClean
+                                                                      : Verdict::kInconclusive;
+    auto none = totals.find({target, "none"});
+    if (profile != "none" && none != totals.end()) {
+      absl::StatusOr<stats::RateRatio> ratio = stats::Amplification(
+          counts.first, counts.second, none->second.first, none->second.second);
+      EXPECT_THAT(ratio, IsOk());
+      if (ratio.ok() && ratio->kind != stats::RateRatio::Kind::kUndefined) {
+        a.amplification = ratio->ratio;
+      }
+    }
+    out.profiles.push_back(a);
+  }
+  return out;
+}
+
+// Prometheus's /api/v1/query answer for `query` at now.
+absl::StatusOr<json> Query(const ServerProcess& prometheus, const std::string& query) {
+  absl::StatusOr<testing::HttpResponse> response = HttpGet(
+      absl::StrCat(prometheus.url(), "/api/v1/query?query=", UrlEncode(query)));
+  if (!response.ok()) return response.status();
+  json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (response->code != 200 || body.is_discarded() || body.value("status", "") != "success") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("query ", query, " failed: HTTP ", response->code, " ", response->body));
+  }
+  return body["data"]["result"];
+}
+
+// Labels a legend format names: "{{target}} {{profile}}" -> target, profile.
+std::set<std::string> LegendLabels(const std::string& legend) {
+  std::set<std::string> labels;
+  static const std::regex kPlaceholder(R"(\{\{\s*(\w+)\s*\}\})");
+  for (auto it = std::sregex_iterator(legend.begin(), legend.end(), kPlaceholder);
+       it != std::sregex_iterator(); ++it) {
+    labels.insert((*it)[1]);
+  }
+  return labels;
+}
+
+// Exact matchers on a variable: target="$baseline" -> {target: baseline}.
+std::map<std::string, std::string> ExactVariableMatchers(const std::string& query) {
+  std::map<std::string, std::string> out;
+  static const std::regex kMatcher(R"re((\w+)="\$(\w+)")re");
+  for (auto it = std::sregex_iterator(query.begin(), query.end(), kMatcher);
+       it != std::sregex_iterator(); ++it) {
+    out[(*it)[1]] = (*it)[2];
+  }
+  return out;
+}
+
+// Checks one query result: non-empty, every series carries `labels` and the
+// `exact` label values, and at least one sample is a number (a rate over a
+// window with no change is NaN for some series, never for all).
+bool CheckResult(const json& result, const std::set<std::string>& labels,
+                 const std::map<std::string, std::string>& exact, std::string* note) {
+  if (!result.is_array() || result.empty()) {
+    *note = "no data";
+    return false;
+  }
+  bool any_number = false;
+  for (const json& series : result) {
+    const json& metric = series["metric"];
+    for (const std::string& label : labels) {
+      if (!metric.contains(label)) {
+        *note = absl::StrCat("series ", metric.dump(), " lacks label ", label);
+        return false;
+      }
+    }
+    for (const auto& [label, value] : exact) {
+      if (metric.value(label, "") != value) {
+        *note = absl::StrCat("series ", metric.dump(), " has ", label, " != ", value);
+        return false;
+      }
+    }
+    const std::string value = series["value"][1].get<std::string>();
+    if (value != "NaN") any_number = true;
+  }
+  if (!any_number) *note = absl::StrCat("only NaN: ", result.dump());
+  return any_number;
+}
+
+class DashboardIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dashboard_ = json::parse(ReadFile(Runfile("dashboards/grafana/flaky.json")));
+    ASSERT_TRUE(dashboard_.contains("panels"));
+    for (const json& variable : dashboard_["templating"]["list"]) {
+      const std::string name = variable["name"];
+      if (variable["type"] == "query") {
+        variables_[name] = variable.value("allValue", std::string(".*"));  // "All" selected
+      } else if (variable["type"] == "textbox") {
+        variables_[name] = variable["current"]["value"].get<std::string>();
+      }
+    }
+    variables_["__rate_interval"] = "1m";
+
+    // The pushing side: a hunt's live metrics, pushed to a Pushgateway.
+    ServerSpec gateway;
+    gateway.binary = "/usr/bin/prometheus-pushgateway";
+    gateway.args = {"--web.listen-address=127.0.0.1:{PORT}"};
+    gateway.log_path = TmpPath("pushgateway.log");
+    auto started_gateway = ServerProcess::Start(gateway);
+    ASSERT_THAT(started_gateway, IsOk()) << "install Debian's prometheus-pushgateway";
+    gateway_ = std::move(started_gateway).value();
+
+    MetricsOptions options;
+    options.version = "integration";
+    options.commit = "d218be9";
+    auto live = FlakyMetrics::Create(*push_registry_, options);
+    ASSERT_THAT(live, IsOk());
+    live_ = std::move(live).value();
+    hunt_ = std::make_unique<Hunt>(*live_);
+    PushOptions push;
+    push.url = gateway_->url();
+    push.instance = "ci-worker-1";
+    push.commit = "d218be9";
+    auto pusher = Pusher::Create(push, push_registry_);
+    ASSERT_THAT(pusher, IsOk());
+    pusher_ = std::move(pusher).value();
+    periodic_ = std::make_unique<PeriodicPusher>(*pusher_, absl::Milliseconds(500));
+
+    // The pulled side: `flaky serve`, refreshing from the "store" per scrape.
+    auto served = FlakyMetrics::Create(*serve_registry_, options);
+    ASSERT_THAT(served, IsOk());
+    served_ = std::move(served).value();
+    auto refreshing = RefreshingCollectable::Create(serve_registry_, [this] {
+      std::vector<results::CaseSummary> summaries = hunt_->Summarize();
+      return served_->UpdateSummaries(summaries, Assess(summaries));
+    });
+    ASSERT_THAT(refreshing, IsOk());
+    refreshing_ = std::move(refreshing).value();
+    auto endpoint = MetricsEndpoint::Start("127.0.0.1:0", refreshing_);
+    ASSERT_THAT(endpoint, IsOk());
+    endpoint_ = std::move(endpoint).value();
+
+    const std::string config = TmpPath("prometheus.yml");
+    std::ofstream(config) << absl::StrCat(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n",
+        "rule_files:\n",
+        "  - ", Runfile("dashboards/prometheus/recording_rules.yml"), "\n",
+        "  - ", Runfile("dashboards/prometheus/alerting_rules.yml"), "\n",
+        "scrape_configs:\n",
+        "  - job_name: flaky_serve\n    static_configs:\n",
+        "      - targets: ['127.0.0.1:", endpoint_->port(), "']\n",
+        "  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n",
+        "      - targets: ['127.0.0.1:", gateway_->port(), "']\n");
+    ServerSpec server;
+    server.binary = "/usr/bin/prometheus";
+    server.args = {"--config.file=" + config,
+                   "--storage.tsdb.path=" + TmpPath("tsdb"),
+                   "--web.listen-address=127.0.0.1:{PORT}"};
+    server.log_path = TmpPath("prometheus.log");
+    auto started = ServerProcess::Start(server);
+    ASSERT_THAT(started, IsOk()) << "install Debian's prometheus";
+    prometheus_ = std::move(started).value();
+  }
+
+  void TearDown() override {
+    if (periodic_ != nullptr) {
+      EXPECT_THAT(periodic_->Stop(), IsOk());
+    }
+    // Servers are stopped and reaped by their destructors, failure or not.
+  }
+
+  // UpdateAndPush brings the pushed gauges up to date and pushes now.
+  void UpdateAndPush() {
+    std::vector<results::CaseSummary> summaries = hunt_->Summarize();
+    ASSERT_THAT(live_->UpdateSummaries(summaries, Assess(summaries)), IsOk());
+    ASSERT_THAT(pusher_->Push(), IsOk());
+  }
+
+  // WaitFor polls `query` until it returns `count` series (from the serve
+  // job and the Pushgateway job), keeping the hunt going meanwhile so the
+  // rate windows never go flat.
+  absl::Status WaitFor(const std::string& what, const std::string& query, size_t count) {
+    return PollUntil(what, kDeadline, [&](std::string* note) {
+      KeepHunting();
+      absl::StatusOr<json> result = Query(*prometheus_, query);
+      if (!result.ok()) {
+        *note = std::string(result.status().message());
+        return false;
+      }
+      *note = result->dump();
+      return result->size() == count;
+    });
+  }
+
+  void KeepHunting() {
+    hunt_->Run(kOriginal, kRaceCase, "none", 0.01, 5);
+    hunt_->Run(kFixed, kRaceCase, "none", 0, 5);
+  }
+
+  std::string Substitute(const std::string& query) const {
+    std::vector<std::pair<std::string, std::string>> replacements;
+    for (const auto& [name, value] : variables_) {
+      replacements.emplace_back("${" + name + "}", value);
+      replacements.emplace_back("$" + name, value);
+    }
+    // Longest names first so "$target" does not eat "$targets".
+    std::sort(replacements.begin(), replacements.end(),
+              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    return absl::StrReplaceAll(query, replacements);
+  }
+
+  json dashboard_;
+  std::map<std::string, std::string> variables_;
+  std::unique_ptr<ServerProcess> gateway_;
+  std::unique_ptr<ServerProcess> prometheus_;
+  std::shared_ptr<prometheus::Registry> push_registry_ =
+      std::make_shared<prometheus::Registry>();
+  std::shared_ptr<prometheus::Registry> serve_registry_ =
+      std::make_shared<prometheus::Registry>();
+  std::unique_ptr<FlakyMetrics> live_;
+  std::unique_ptr<FlakyMetrics> served_;
+  std::unique_ptr<Hunt> hunt_;
+  std::unique_ptr<Pusher> pusher_;
+  std::unique_ptr<PeriodicPusher> periodic_;
+  std::shared_ptr<RefreshingCollectable> refreshing_;
+  std::unique_ptr<MetricsEndpoint> endpoint_;
+};
+
+TEST_F(DashboardIntegrationTest, EveryPanelQueryAndRuleReturnsLabelledData) {
+  // Phase 1: the original test races under every profile, its fix does not.
+  // 400 clean runs are enough for the SPRT (p0 0.1%, p1 1%) to say CLEAN.
+  const std::map<std::string, double> original_rates = {
+      {"none", 0.01}, {"chaos:7", 0.2}, {"hogs:2", 0.08}};
+  for (const auto& [profile, p] : original_rates) {
+    hunt_->Run(kOriginal, kRaceCase, profile, p, 400);
+    hunt_->Run(kOriginal, kBasicCase, profile, 0, 400);
+    hunt_->Run(kFixed, kRaceCase, profile, 0, 400);
+    hunt_->Run(kFixed, kBasicCase, profile, 0, 400);
+  }
+  UpdateAndPush();
+  ASSERT_THAT(WaitFor("the fix verified CLEAN in Prometheus, pulled and pushed",
+                      absl::StrCat("flaky_verdict_state{target=\"", kFixed,
+                                   "\",profile=\"chaos:7\",verdict=\"clean\"} == 1"),
+                      2),
+              IsOk());
+
+  // Phase 2: the fix regresses under chaos:7.
+  hunt_->Run(kFixed, kRaceCase, "chaos:7", 0.3, 100);
+  UpdateAndPush();
+  ASSERT_THAT(WaitFor("the regressed fix FLAKY in Prometheus, pulled and pushed",
+                      absl::StrCat("flaky_verdict_state{target=\"", kFixed,
+                                   "\",profile=\"chaos:7\",verdict=\"flaky\"} == 1"),
+                      2),
+              IsOk());
+
+  // Every panel query, with the dashboard's template variables substituted.
+  int queries = 0;
+  for (const json& panel : dashboard_["panels"]) {
+    for (const json& target : panel["targets"]) {
+      const std::string raw = target["expr"];
+      const std::string query = Substitute(raw);
+      const std::set<std::string> labels = LegendLabels(target.value("legendFormat", ""));
+      std::map<std::string, std::string> exact;
+      for (const auto& [label, variable] : ExactVariableMatchers(raw)) {
+        exact[label] = variables_.at(variable);
+      }
+      ++queries;
+      EXPECT_THAT(PollUntil(absl::StrCat("panel \"", panel["title"].get<std::string>(),
+                                         "\" query ", query, " to return data"),
+                            kDeadline,
+                            [&](std::string* note) {
+                              KeepHunting();
+                              absl::StatusOr<json> result = Query(*prometheus_, query);
+                              if (!result.ok()) {
+                                *note = std::string(result.status().message());
+                                return false;
+                              }
+                              return CheckResult(*result, labels, exact, note);
+                            }),
+                  IsOk());
+    }
+  }
+  EXPECT_GE(queries, 11);
+
+  // Template variables: label_values(SELECTOR, LABEL) through the label API.
+  static const std::regex kLabelValues(R"(label_values\((.*),\s*(\w+)\)$)");
+  for (const json& variable : dashboard_["templating"]["list"]) {
+    if (variable["type"] != "query") continue;
+    const std::string definition = variable["definition"];
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(definition, match, kLabelValues)) << definition;
+    const std::string url = absl::StrCat(prometheus_->url(), "/api/v1/label/", match[2].str(),
+                                         "/values?match[]=", UrlEncode(Substitute(match[1])));
+    auto response = HttpGet(url);
+    ASSERT_THAT(response, IsOk());
+    const json values = json::parse(response->body)["data"];
+    EXPECT_FALSE(values.empty()) << "variable " << variable["name"] << ": " << url;
+    if (variable["name"] == "target") {
+      EXPECT_THAT(values.get<std::vector<std::string>>(),
+                  ::testing::IsSupersetOf({variables_.at("baseline"), variables_.at("candidate")}));
+    }
+  }
+
+  // Every rule as Prometheus loaded it: its expression returns data, a
+  // recording rule's series exists, an alert fires for the right target.
+  auto rules_response = HttpGet(prometheus_->url() + "/api/v1/rules");
+  ASSERT_THAT(rules_response, IsOk());
+  const json groups = json::parse(rules_response->body)["data"]["groups"];
+  std::set<std::string> group_names;
+  int rules = 0;
+  for (const json& group : groups) {
+    group_names.insert(group["name"].get<std::string>());
+    for (const json& rule : group["rules"]) {
+      ++rules;
+      const std::string name = rule["name"];
+      const std::string expr = rule["query"];
+      EXPECT_THAT(PollUntil(absl::StrCat("rule ", name, " (", expr, ") to return data"),
+                            kDeadline,
+                            [&](std::string* note) {
+                              KeepHunting();
+                              absl::StatusOr<json> result = Query(*prometheus_, expr);
+                              if (!result.ok()) {
+                                *note = std::string(result.status().message());
+                                return false;
+                              }
+                              return CheckResult(*result, {"target", "profile"}, {}, note);
+                            }),
+                  IsOk());
+      if (rule["type"] == "recording") {
+        EXPECT_THAT(PollUntil(absl::StrCat("recorded series ", name), kDeadline,
+                              [&](std::string* note) {
+                                absl::StatusOr<json> result = Query(*prometheus_, name);
+                                return result.ok() &&
+                                       CheckResult(*result, {"target", "profile"}, {}, note);
+                              }),
+                    IsOk());
+      }
+    }
+  }
+  EXPECT_EQ(group_names, (std::set<std::string>{"flaky_rates", "flaky_alerts"}));
+  EXPECT_EQ(rules, 7);
+
+  const std::map<std::string, std::string> expected_alerts = {
+      {"FlakyTestTurnedFlaky", absl::StrCat("ALERTS{alertname=\"FlakyTestTurnedFlaky\",target=\"",
+                                            kOriginal, "\",profile=\"chaos:7\"}")},
+      {"FlakyFixRegressed",
+       absl::StrCat("ALERTS{alertname=\"FlakyFixRegressed\",alertstate=\"firing\",target=\"",
+                    kFixed, "\",test_case=\"", kRaceCase, "\",profile=\"chaos:7\"}")}};
+  for (const auto& [alert, query] : expected_alerts) {
+    EXPECT_THAT(WaitFor(absl::StrCat("alert ", alert), query, 1), IsOk());
+  }
+}
+
+}  // namespace
+}  // namespace flaky::metrics
