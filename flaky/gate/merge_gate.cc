@@ -263,6 +263,16 @@ absl::StatusOr<int> RunMergeGate(const MergeGateOptions& options,
         ", not a verdict (0-3): it crashed or was killed; see its output "
         "above"));
   }
+  // A verdict comes with a report. Without one the exit code is not a
+  // verdict: absl's flag parser, for one, exits 1 on an unknown flag.
+  if (!report_dir.empty() && gated.exit_code != 3 &&
+      !std::filesystem::exists(report_dir / "report.md")) {
+    return absl::UnavailableError(absl::StrCat(
+        "flaky gate exited ", gated.exit_code, " (",
+        ExitMeaning(gated.exit_code), ") but wrote no ",
+        (report_dir / "report.md").string(),
+        ", so that is not a verdict: see its output above"));
+  }
   log << "merge gate: flaky gate exited " << gated.exit_code << " ("
       << ExitMeaning(gated.exit_code) << ")\n";
   if (!report_dir.empty()) {

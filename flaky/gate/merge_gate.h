@@ -68,8 +68,9 @@ std::vector<std::string> GateCommand(const MergeGateOptions& options,
 // Errors: those of FindAffectedTests; InvalidArgument for inconsistent
 // options (runs and budget both set, a rate or confidence outside (0, 1),
 // no flaky command); FailedPrecondition when the prepare command fails;
-// Unavailable when the report directory cannot be written or the gate ends
-// with a code outside 0-3 (a crash or a signal).
+// Unavailable when the report directory cannot be written, the gate ends
+// with a code outside 0-3 (a crash or a signal), or it returns a verdict
+// (0-2) without writing report.md into a set report directory.
 absl::StatusOr<int> RunMergeGate(const MergeGateOptions& options,
                                  Launcher& launcher, std::ostream& log);
 

@@ -210,6 +210,18 @@ TEST(RunMergeGate, RemovesStaleReportsBeforeGating) {
   EXPECT_FALSE(std::filesystem::exists(fixture.root + "/flaky-out/report.json"));
 }
 
+TEST(RunMergeGate, VerdictWithoutReportIsUnavailable) {
+  Fixture fixture("no_report");
+  fixture.gate_writes_report = false;
+  fixture.gate_exit = 1;
+  ScriptedLauncher launcher(fixture.Handler());
+  std::ostringstream log;
+  EXPECT_THAT(RunMergeGate(fixture.options, launcher, log),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("flaky gate exited 1 (FLAKY) but wrote no " +
+                                 fixture.root + "/flaky-out/report.md")));
+}
+
 TEST(RunMergeGate, PrepareFailureIsAnErrorAndTheGateDoesNotRun) {
   Fixture fixture("prepare");
   fixture.options.prepare_command = {"bazel", "build", "@flaky//flaky:flaky"};
