@@ -113,10 +113,10 @@ absl::StatusOr<Judgement> Judge(int64_t failures, int64_t trials,
   j.verdict = Verdict::kInconclusive;
   absl::StatusOr<int64_t> needed =
       RunsToClaimBelow(options.max_rate, options.confidence, failures);
-  j.reason = absl::StrCat(Counts(failures, trials), ": rate between ",
+  j.reason = absl::StrCat(Counts(failures, trials), ": one-sided ", conf, " bounds ",
                           FormatPercent(j.lower_bound, PercentRounding::kDown), " and ",
-                          FormatPercent(j.upper_bound, PercentRounding::kUp), " at ",
-                          conf, ", maximum ", max, " undecided");
+                          FormatPercent(j.upper_bound, PercentRounding::kUp),
+                          " straddle the maximum ", max);
   if (needed.ok() && *needed > trials) {
     j.more_clean_runs_for_clean = *needed - trials;
     absl::StrAppend(&j.reason, "; ", *j.more_clean_runs_for_clean,

@@ -1,0 +1,64 @@
+#include "flaky/report/format.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "flaky/stats/binomial.h"
+
+namespace flaky::report {
+
+std::string RateCell(const RowStats& stats) {
+  if (!stats.interval.has_value()) return "n/a";
+  const stats::RateInterval& i = *stats.interval;
+  return absl::StrCat(stats::FormatPercent(i.rate), " [",
+                      stats::FormatPercent(i.low, stats::PercentRounding::kDown), ", ",
+                      stats::FormatPercent(i.high, stats::PercentRounding::kUp), "]");
+}
+
+std::string VerdictCell(const std::optional<stats::Verdict>& verdict) {
+  if (!verdict.has_value()) return "-";
+  return std::string(stats::VerdictName(*verdict));
+}
+
+std::string AmplificationCell(const RowStats& stats) {
+  if (!stats.amplification.has_value()) return "-";
+  return stats::FormatRatio(*stats.amplification);
+}
+
+std::string FormatDate(absl::Time date) {
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", date, absl::UTCTimeZone());
+}
+
+std::string MetadataLine(const Report& report) {
+  const HuntMetadata& m = report.metadata;
+  std::vector<std::string> parts;
+  if (!m.mode.empty()) parts.push_back(absl::StrCat("mode ", m.mode));
+  if (!m.commit.empty()) parts.push_back(absl::StrCat("commit ", m.commit));
+  if (!m.host.empty()) parts.push_back(absl::StrCat("host ", m.host));
+  if (m.date != absl::UnixEpoch()) parts.push_back(FormatDate(m.date));
+  parts.push_back(absl::StrCat("max rate ", stats::FormatPercent(m.gate.max_rate), " at ",
+                               stats::FormatConfidence(m.gate.confidence)));
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string FixLine(const FixComparison& fix) {
+  const stats::FixVerification& v = fix.verification;
+  auto side = [](int64_t failures, int64_t trials) {
+    return absl::StrCat(failures, "/", trials, " (",
+                        stats::FormatPercent(static_cast<double>(failures) /
+                                             static_cast<double>(trials)),
+                        ")");
+  };
+  return absl::StrCat(fix.baseline, " ", side(v.baseline_failures, v.baseline_trials),
+                      " vs ", fix.candidate, " ",
+                      side(v.candidate_failures, v.candidate_trials), " under ",
+                      fix.profile, fix.test_case.empty() ? "" : " " + fix.test_case,
+                      ": ", v.advice);
+}
+
+}  // namespace flaky::report
