@@ -326,6 +326,9 @@ absl::Status Hunter::Flush() {
 absl::Status Hunter::HandleResults(ProfileState& state,
                                    const BepEvents& events) {
   for (const BepTestResult& run : events.test_results) {
+    // After a wrapper error the hunt is over: runs that finish while Bazel
+    // stops are not evidence for a profile that could not be applied.
+    if (starve_error_) break;
     RunFiles files = ReadRunFiles(run);
     if (files.test_log.ok() && run.status != "PASSED") {
       if (std::optional<std::string> error = FindStarveError(*files.test_log)) {
