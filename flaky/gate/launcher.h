@@ -1,6 +1,11 @@
 // Runs child processes (git, bazel, flaky) for the merge gate, behind an
 // interface so the selection logic can be unit-tested without them.
 //
+// Unlike flaky/runner's launcher, which gives each child its own process
+// group so the hunt decides how to stop Bazel, these children stay in the
+// caller's group: the merge gate only waits, so a Ctrl-C or a CI job's
+// cancellation must reach the gate it runs directly.
+//
 //   SubprocessLauncher launcher;
 //   Command command;
 //   command.argv = {"git", "rev-parse", "HEAD"};

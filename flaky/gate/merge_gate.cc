@@ -254,6 +254,12 @@ absl::StatusOr<int> RunMergeGate(const MergeGateOptions& options,
   gate.argv = GateCommand(options, affected.targets);
   gate.working_dir = options.affected.workspace_dir;
   gate.capture_output = false;
+  // The selection is known now; record it in case the gate never returns.
+  if (!report_dir.empty()) {
+    FLAKY_RETURN_IF_ERROR(WriteText(
+        report_dir / "merge_gate.json",
+        SelectionJson(options, affected, gate.argv, std::nullopt), false));
+  }
   log << "merge gate: running " << absl::StrJoin(gate.argv, " ") << "\n";
   log.flush();
   FLAKY_ASSIGN_OR_RETURN(ProcessResult gated, launcher.Run(gate));

@@ -220,6 +220,11 @@ TEST(RunMergeGate, VerdictWithoutReportIsUnavailable) {
               StatusIs(absl::StatusCode::kUnavailable,
                        HasSubstr("flaky gate exited 1 (FLAKY) but wrote no " +
                                  fixture.root + "/flaky-out/report.md")));
+  // The selection is recorded even though the gate gave no verdict.
+  nlohmann::json json = nlohmann::json::parse(
+      ReadFile(fixture.root + "/flaky-out/merge_gate.json"));
+  EXPECT_EQ(json["targets"], nlohmann::json({"//app:app_test"}));
+  EXPECT_TRUE(json["gate_exit_code"].is_null());
 }
 
 TEST(RunMergeGate, PrepareFailureIsAnErrorAndTheGateDoesNotRun) {
