@@ -1,5 +1,6 @@
 #include "flaky/stats/gate.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -58,6 +59,12 @@ absl::Status ValidateGateOptions(const GateOptions& options) {
         "--confidence must be strictly between 0 and 1 (e.g. 0.95), got ",
         options.confidence));
   }
+  if (options.looks < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the number of looks must be at least 1 (1 when the verdict is taken once at "
+        "the end of the hunt), got ",
+        options.looks));
+  }
   if (options.sprt.has_value()) {
     FLAKY_RETURN_IF_ERROR(ValidateSprtOptions(*options.sprt));
     if (options.sprt->p0 < options.max_rate) {
@@ -69,6 +76,10 @@ absl::Status ValidateGateOptions(const GateOptions& options) {
   return absl::OkStatus();
 }
 
+double PerLookConfidence(const GateOptions& options) {
+  return 1.0 - (1.0 - options.confidence) / static_cast<double>(std::max(1, options.looks));
+}
+
 absl::StatusOr<Judgement> Judge(int64_t failures, int64_t trials,
                                 const GateOptions& options) {
   FLAKY_RETURN_IF_ERROR(ValidateGateOptions(options));
@@ -76,16 +87,18 @@ absl::StatusOr<Judgement> Judge(int64_t failures, int64_t trials,
   j.failures = failures;
   j.trials = trials;
   const std::string max = FormatPercent(options.max_rate);
-  const std::string conf = FormatConfidence(options.confidence);
+  const double confidence = PerLookConfidence(options);
+  std::string conf = FormatConfidence(options.confidence);
+  if (options.looks > 1) absl::StrAppend(&conf, " over ", options.looks, " looks");
   if (trials == 0 && failures == 0) {
     j.verdict = Verdict::kInconclusive;
     j.reason = "no trials: nothing ran (all skipped or filtered?)";
     return j;
   }
   FLAKY_ASSIGN_OR_RETURN(j.lower_bound,
-                         ExactLowerBound(failures, trials, options.confidence));
+                         ExactLowerBound(failures, trials, confidence));
   FLAKY_ASSIGN_OR_RETURN(j.upper_bound,
-                         ExactUpperBound(failures, trials, options.confidence));
+                         ExactUpperBound(failures, trials, confidence));
   if (options.sprt.has_value()) {
     FLAKY_ASSIGN_OR_RETURN(j.sprt, EvaluateSprt(*options.sprt, failures, trials));
   }
@@ -112,7 +125,7 @@ absl::StatusOr<Judgement> Judge(int64_t failures, int64_t trials,
   }
   j.verdict = Verdict::kInconclusive;
   absl::StatusOr<int64_t> needed =
-      RunsToClaimBelow(options.max_rate, options.confidence, failures);
+      RunsToClaimBelow(options.max_rate, confidence, failures);
   j.reason = absl::StrCat(Counts(failures, trials), ": one-sided ", conf, " bounds ",
                           FormatPercent(j.lower_bound, PercentRounding::kDown), " and ",
                           FormatPercent(j.upper_bound, PercentRounding::kUp),

@@ -18,7 +18,11 @@
 // so the order only matters for rule 3, where a FLAKY from the SPRT wins.
 // Each of rules 2 and 4 is wrong with probability at most 1 - c when applied
 // once to a fixed budget; rule 4 is exactly the planner's claim (plan.h), so
-// `flaky plan` tells how many runs CLEAN needs. The SPRT's own CLEAN is not
+// `flaky plan` tells how many runs CLEAN needs. A hunt that re-evaluates the
+// verdict after every round to stop early must say how many times it may
+// look (GateOptions::looks): checking a fixed-sample rule repeatedly
+// inflates its error, and the Bonferroni split keeps it within 1 - c
+// (gate_test checks this exactly for a 10-look design). The SPRT's own CLEAN is not
 // used: it does not establish "rate below m at confidence c" (see sprt.h).
 // For the SPRT's FLAKY to mean "rate above m" its p0 must be >= m
 // (ValidateGateOptions checks). With p0 = m and alpha = 1 - c the SPRT's
@@ -60,10 +64,19 @@ struct GateOptions {
   double max_rate = 0.001;
   double confidence = 0.95;
   std::optional<SprtOptions> sprt;
+  // looks is how many times a hunt evaluates the verdict to stop early
+  // (1: once, at the end of the budget). Each look then uses confidence
+  // 1 - (1 - confidence) / looks (Bonferroni), so the chance that any of
+  // them errs stays within 1 - confidence.
+  int looks = 1;
 };
 
+// PerLookConfidence is the confidence each look uses (see GateOptions).
+double PerLookConfidence(const GateOptions& options);
+
 // ValidateGateOptions returns InvalidArgument unless 0 < max_rate < 1,
-// 0 < confidence < 1, and a given SPRT is valid with p0 >= max_rate.
+// 0 < confidence < 1, looks >= 1, and a given SPRT is valid with
+// p0 >= max_rate.
 absl::Status ValidateGateOptions(const GateOptions& options);
 
 // Judgement is the verdict on k failures in n runs with its evidence.
@@ -71,8 +84,9 @@ struct Judgement {
   Verdict verdict = Verdict::kInconclusive;
   int64_t failures = 0;
   int64_t trials = 0;
-  double lower_bound = 0.0;  // exact one-sided at the confidence (0 if n == 0)
-  double upper_bound = 1.0;  // exact one-sided at the confidence (1 if n == 0)
+  // Exact one-sided bounds at PerLookConfidence (0 and 1 when n == 0).
+  double lower_bound = 0.0;
+  double upper_bound = 1.0;
   std::optional<SprtResult> sprt;
   // When INCONCLUSIVE with these failures: clean runs still needed for
   // CLEAN (RunsToClaimBelow - trials); nullopt otherwise.

@@ -1,6 +1,10 @@
 #include "flaky/stats/gate.h"
 
 #include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <string>
+#include <utility>
 #include <cstdint>
 #include <vector>
 
@@ -96,6 +100,85 @@ TEST(Judge, SprtOnlyAddsFlakyVerdicts) {
     }
   }
   EXPECT_EQ(sprt_only, 7);
+}
+
+// Exact probability (dynamic programming over the failure count, no
+// sampling) that a hunt looking after every `batch` runs, `looks` times,
+// ever reaches `wrong` when each run fails independently at `rate`.
+double ProbabilityOfEverReaching(Verdict wrong, double rate, int64_t batch, int looks,
+                                 const GateOptions& options) {
+  std::vector<double> prob = {1.0};  // prob[k]: k failures so far, still running
+  // Binomial(batch, rate) pmf.
+  std::vector<double> step(batch + 1);
+  for (int64_t i = 0; i <= batch; ++i) {
+    step[i] = std::exp(std::lgamma(batch + 1.0) - std::lgamma(i + 1.0) -
+                       std::lgamma(batch - i + 1.0) + i * std::log(rate) +
+                       (batch - i) * std::log1p(-rate));
+  }
+  double reached = 0.0;
+  for (int look = 1; look <= looks; ++look) {
+    std::vector<double> next(prob.size() + batch, 0.0);
+    for (size_t k = 0; k < prob.size(); ++k) {
+      if (prob[k] == 0.0) continue;
+      for (int64_t i = 0; i <= batch; ++i) next[k + i] += prob[k] * step[i];
+    }
+    prob = std::move(next);
+    const int64_t n = batch * look;
+    for (size_t k = 0; k < prob.size(); ++k) {
+      const Verdict verdict = Judge(static_cast<int64_t>(k), n, options)->verdict;
+      if (verdict == Verdict::kInconclusive) continue;
+      // Any verdict stops the hunt; only the wrong one counts.
+      if (verdict == wrong) reached += prob[k];
+      prob[k] = 0.0;
+      if (verdict == Verdict::kFlaky) {
+        // FLAKY for k implies FLAKY for every larger k.
+        for (size_t j = k + 1; j < prob.size(); ++j) {
+          if (wrong == Verdict::kFlaky) reached += prob[j];
+          prob[j] = 0.0;
+        }
+        break;
+      }
+    }
+  }
+  return reached;
+}
+
+TEST(Judge, LooksKeepTheErrorOfRepeatedChecksWithinTheConfidence) {
+  // A hunt of 10 rounds of 300 runs that re-judges after every round, at the
+  // boundary rate (the worst case for both errors): with looks = 10 neither
+  // a false FLAKY nor a false CLEAN may exceed 1 - confidence = 5%.
+  GateOptions options = Options(0.01, 0.95);
+  options.looks = 10;
+  const double false_flaky =
+      ProbabilityOfEverReaching(Verdict::kFlaky, 0.01, 300, 10, options);
+  const double false_clean =
+      ProbabilityOfEverReaching(Verdict::kClean, 0.01, 300, 10, options);
+  EXPECT_LE(false_flaky, 0.05);
+  EXPECT_LE(false_clean, 0.05);
+  // Judging each look at the full confidence instead overshoots: this is
+  // why hunts that stop early must declare their looks.
+  GateOptions naive = Options(0.01, 0.95);
+  EXPECT_GT(ProbabilityOfEverReaching(Verdict::kFlaky, 0.01, 300, 10, naive), 0.05);
+  std::cout << "10 looks: false FLAKY " << false_flaky << ", false CLEAN " << false_clean
+            << "; naive false FLAKY "
+            << ProbabilityOfEverReaching(Verdict::kFlaky, 0.01, 300, 10, naive)
+            << ", naive false CLEAN "
+            << ProbabilityOfEverReaching(Verdict::kClean, 0.01, 300, 10, naive) << "\n";
+}
+
+TEST(Judge, LooksWidenTheBoundsAndAreValidated) {
+  GateOptions options = Options(0.001, 0.95);
+  options.looks = 10;
+  EXPECT_DOUBLE_EQ(PerLookConfidence(options), 0.995);
+  // 2995 clean runs are no longer enough with 10 looks:
+  // ceil(ln(0.005) / ln(0.999)) = 5296 (Python).
+  EXPECT_EQ(Judge(0, 2995, options)->verdict, Verdict::kInconclusive);
+  EXPECT_EQ(Judge(0, 5296, options)->verdict, Verdict::kClean);
+  EXPECT_EQ(Judge(0, 5295, options)->verdict, Verdict::kInconclusive);
+  EXPECT_THAT(Judge(0, 5296, options)->reason, HasSubstr("at 95% over 10 looks"));
+  options.looks = 0;
+  EXPECT_THAT(ValidateGateOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("number of looks")));
 }
 
 TEST(ValidateGateOptions, RejectsBadOptionsWithFlagNames) {
