@@ -32,10 +32,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "flaky/base/status_matchers.h"
-#include "flaky/metrics/exposer.h"
+#include "flaky/metrics/exporter.h"
 #include "flaky/metrics/metrics.h"
-#include "flaky/metrics/pusher.h"
-#include "flaky/metrics/refresh.h"
 #include "flaky/metrics/testing/http.h"
 #include "flaky/metrics/testing/server_process.h"
 #include "flaky/results/summary.h"
@@ -46,7 +44,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "prometheus/registry.h"
 
 namespace flaky::metrics {
 namespace {
@@ -278,35 +275,28 @@ class DashboardIntegrationTest : public ::testing::Test {
     ASSERT_THAT(started_gateway, IsOk()) << "install Debian's prometheus-pushgateway";
     gateway_ = std::move(started_gateway).value();
 
-    MetricsOptions options;
-    options.version = "integration";
-    options.commit = "d218be9";
-    auto live = FlakyMetrics::Create(*push_registry_, options);
-    ASSERT_THAT(live, IsOk());
-    live_ = std::move(live).value();
-    hunt_ = std::make_unique<Hunt>(*live_);
-    PushOptions push;
-    push.url = gateway_->url();
-    push.instance = "ci-worker-1";
-    push.commit = "d218be9";
-    auto pusher = Pusher::Create(push, push_registry_);
-    ASSERT_THAT(pusher, IsOk());
-    pusher_ = std::move(pusher).value();
-    periodic_ = std::make_unique<PeriodicPusher>(*pusher_, absl::Milliseconds(500));
+    // The pushing side: a hunt's exporter, as `flaky hunt --pushgateway`.
+    ExportOptions options;
+    options.metrics.version = "integration";
+    options.metrics.commit = "d218be9";
+    options.pushgateway_url = gateway_->url();
+    options.instance = "ci-worker-1";
+    options.push_interval = absl::Milliseconds(500);
+    auto exporter = HuntExporter::Start(options);
+    ASSERT_THAT(exporter, IsOk());
+    exporter_ = std::move(exporter).value();
+    hunt_ = std::make_unique<Hunt>(exporter_->metrics());
 
-    // The pulled side: `flaky serve`, refreshing from the "store" per scrape.
-    auto served = FlakyMetrics::Create(*serve_registry_, options);
-    ASSERT_THAT(served, IsOk());
-    served_ = std::move(served).value();
-    auto refreshing = RefreshingCollectable::Create(serve_registry_, [this] {
-      std::vector<results::CaseSummary> summaries = hunt_->Summarize();
-      return served_->UpdateSummaries(summaries, Assess(summaries));
-    });
-    ASSERT_THAT(refreshing, IsOk());
-    refreshing_ = std::move(refreshing).value();
-    auto endpoint = MetricsEndpoint::Start("127.0.0.1:0", refreshing_);
-    ASSERT_THAT(endpoint, IsOk());
-    endpoint_ = std::move(endpoint).value();
+    // The pulled side: `flaky serve`, answering each scrape from the "store".
+    auto server = StoreServer::Start("127.0.0.1:0", options.metrics,
+                                     [this]() -> absl::StatusOr<Snapshot> {
+                                       Snapshot snapshot;
+                                       snapshot.summaries = hunt_->Summarize();
+                                       snapshot.assessments = Assess(snapshot.summaries);
+                                       return snapshot;
+                                     });
+    ASSERT_THAT(server, IsOk());
+    server_ = std::move(server).value();
 
     const std::string config = TmpPath("prometheus.yml");
     std::ofstream(config) << absl::StrCat(
@@ -316,32 +306,33 @@ class DashboardIntegrationTest : public ::testing::Test {
         "  - ", Runfile("dashboards/prometheus/alerting_rules.yml"), "\n",
         "scrape_configs:\n",
         "  - job_name: flaky_serve\n    static_configs:\n",
-        "      - targets: ['127.0.0.1:", endpoint_->port(), "']\n",
+        "      - targets: ['127.0.0.1:", server_->port(), "']\n",
         "  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n",
         "      - targets: ['127.0.0.1:", gateway_->port(), "']\n");
-    ServerSpec server;
-    server.binary = "/usr/bin/prometheus";
-    server.args = {"--config.file=" + config,
-                   "--storage.tsdb.path=" + TmpPath("tsdb"),
-                   "--web.listen-address=127.0.0.1:{PORT}"};
-    server.log_path = TmpPath("prometheus.log");
-    auto started = ServerProcess::Start(server);
+    ServerSpec spec;
+    spec.binary = "/usr/bin/prometheus";
+    spec.args = {"--config.file=" + config,
+                 "--storage.tsdb.path=" + TmpPath("tsdb"),
+                 "--web.listen-address=127.0.0.1:{PORT}"};
+    spec.log_path = TmpPath("prometheus.log");
+    auto started = ServerProcess::Start(spec);
     ASSERT_THAT(started, IsOk()) << "install Debian's prometheus";
     prometheus_ = std::move(started).value();
   }
 
   void TearDown() override {
-    if (periodic_ != nullptr) {
-      EXPECT_THAT(periodic_->Stop(), IsOk());
+    if (exporter_ != nullptr) {
+      std::vector<results::CaseSummary> summaries = hunt_->Summarize();
+      EXPECT_THAT(exporter_->Finish(summaries, Assess(summaries)), IsOk());
     }
     // Servers are stopped and reaped by their destructors, failure or not.
   }
 
-  // UpdateAndPush brings the pushed gauges up to date and pushes now.
-  void UpdateAndPush() {
+  // UpdateGauges brings the hunt's gauges up to date; the next periodic
+  // push carries them.
+  void UpdateGauges() {
     std::vector<results::CaseSummary> summaries = hunt_->Summarize();
-    ASSERT_THAT(live_->UpdateSummaries(summaries, Assess(summaries)), IsOk());
-    ASSERT_THAT(pusher_->Push(), IsOk());
+    ASSERT_THAT(exporter_->metrics().UpdateSummaries(summaries, Assess(summaries)), IsOk());
   }
 
   // WaitFor polls `query` until it returns `count` series (from the serve
@@ -381,17 +372,10 @@ class DashboardIntegrationTest : public ::testing::Test {
   std::map<std::string, std::string> variables_;
   std::unique_ptr<ServerProcess> gateway_;
   std::unique_ptr<ServerProcess> prometheus_;
-  std::shared_ptr<prometheus::Registry> push_registry_ =
-      std::make_shared<prometheus::Registry>();
-  std::shared_ptr<prometheus::Registry> serve_registry_ =
-      std::make_shared<prometheus::Registry>();
-  std::unique_ptr<FlakyMetrics> live_;
-  std::unique_ptr<FlakyMetrics> served_;
+  // server_ reads hunt_ on its own thread: declared after it, destroyed before.
   std::unique_ptr<Hunt> hunt_;
-  std::unique_ptr<Pusher> pusher_;
-  std::unique_ptr<PeriodicPusher> periodic_;
-  std::shared_ptr<RefreshingCollectable> refreshing_;
-  std::unique_ptr<MetricsEndpoint> endpoint_;
+  std::unique_ptr<HuntExporter> exporter_;
+  std::unique_ptr<StoreServer> server_;
 };
 
 TEST_F(DashboardIntegrationTest, EveryPanelQueryAndRuleReturnsLabelledData) {
@@ -405,7 +389,7 @@ TEST_F(DashboardIntegrationTest, EveryPanelQueryAndRuleReturnsLabelledData) {
     hunt_->Run(kFixed, kRaceCase, profile, 0, 400);
     hunt_->Run(kFixed, kBasicCase, profile, 0, 400);
   }
-  UpdateAndPush();
+  UpdateGauges();
   ASSERT_THAT(WaitFor("the fix verified CLEAN in Prometheus, pulled and pushed",
                       absl::StrCat("flaky_verdict_state{target=\"", kFixed,
                                    "\",profile=\"chaos:7\",verdict=\"clean\"} == 1"),
@@ -414,7 +398,7 @@ TEST_F(DashboardIntegrationTest, EveryPanelQueryAndRuleReturnsLabelledData) {
 
   // Phase 2: the fix regresses under chaos:7.
   hunt_->Run(kFixed, kRaceCase, "chaos:7", 0.3, 100);
-  UpdateAndPush();
+  UpdateGauges();
   ASSERT_THAT(WaitFor("the regressed fix FLAKY in Prometheus, pulled and pushed",
                       absl::StrCat("flaky_verdict_state{target=\"", kFixed,
                                    "\",profile=\"chaos:7\",verdict=\"flaky\"} == 1"),

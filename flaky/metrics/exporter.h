@@ -1,0 +1,144 @@
+// What the `flaky` CLI calls: one object per command that wires the
+// metrics to their outputs.
+//
+// A hunt (`flaky hunt --metrics_address=... --pushgateway=URL
+// --textfile=PATH`) records trials live and exports the final state:
+//
+//   ExportOptions options;
+//   options.metrics.version = kVersion;
+//   options.metrics.commit = commit;
+//   options.listen_address = "127.0.0.1:9477";        // "" = no live endpoint
+//   options.pushgateway_url = "http://127.0.0.1:9091"; // "" = no push
+//   options.textfile_path = "/var/lib/node_exporter/flaky.prom";  // "" = none
+//   FLAKY_ASSIGN_OR_RETURN(auto exporter, HuntExporter::Start(options));
+//   for (const Trial& trial : trials) exporter->RecordTrial(trial);  // live
+//   FLAKY_RETURN_IF_ERROR(exporter->Finish(summaries, assessments));
+//
+// `flaky serve` answers every scrape from the store:
+//
+//   FLAKY_ASSIGN_OR_RETURN(auto server, StoreServer::Start(
+//       address, metrics_options, [&]() -> absl::StatusOr<Snapshot> {
+//         FLAKY_ASSIGN_OR_RETURN(auto summaries, store->Summarize(filter));
+//         return Snapshot{summaries, Assess(summaries)};
+//       }));
+//   std::cout << "serving " << server->url() << "\n";  // then wait for a signal
+#ifndef FLAKY_METRICS_EXPORTER_H_
+#define FLAKY_METRICS_EXPORTER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "flaky/metrics/exposer.h"
+#include "flaky/metrics/metrics.h"
+#include "flaky/metrics/pusher.h"
+#include "flaky/metrics/refresh.h"
+#include "flaky/results/summary.h"
+#include "flaky/results/trial.h"
+#include "prometheus/registry.h"
+
+namespace flaky::metrics {
+
+// ExportOptions selects a hunt's metric outputs; every one is optional.
+struct ExportOptions {
+  MetricsOptions metrics;
+  // listen_address serves live metrics while the hunt runs ("" = off).
+  std::string listen_address;
+  // pushgateway_url receives periodic pushes and a final one ("" = off).
+  std::string pushgateway_url;
+  std::string push_job = "flaky";
+  // instance is the grouping label of the pushes ("" = this host's name);
+  // the commit label is metrics.commit.
+  std::string instance;
+  // push_interval between periodic pushes; zero pushes only in Finish.
+  absl::Duration push_interval = absl::Seconds(30);
+  // textfile_path is written atomically in Finish ("" = off).
+  std::string textfile_path;
+};
+
+// HuntExporter owns a registry, the metrics in it and their outputs for
+// one hunt. Thread-safe like FlakyMetrics.
+class HuntExporter {
+ public:
+  // Start validates the options, starts the live endpoint and the periodic
+  // pusher. Errors as MetricsEndpoint::Start and Pusher::Create (a bad URL,
+  // a port in use); nothing is left running on error.
+  static absl::StatusOr<std::unique_ptr<HuntExporter>> Start(
+      const ExportOptions& options);
+
+  ~HuntExporter();
+
+  // RecordTrial counts one trial live (see FlakyMetrics::RecordTrial).
+  absl::Status RecordTrial(const results::Trial& trial);
+
+  // Finish sets the final summaries and assessments, stops the periodic
+  // pusher with a final push and writes the textfile. Every output is
+  // attempted; the status is the first failure, with the other failures'
+  // messages appended. FailedPrecondition when called twice.
+  absl::Status Finish(const std::vector<results::CaseSummary>& summaries,
+                      const Assessments& assessments);
+
+  // endpoint returns the live endpoint, or nullptr when off.
+  const MetricsEndpoint* endpoint() const { return endpoint_.get(); }
+  // metrics returns the metrics, for UpdateSummaries during the hunt.
+  FlakyMetrics& metrics() { return *metrics_; }
+  // registry returns the registry every output reads.
+  const std::shared_ptr<prometheus::Registry>& registry() const {
+    return registry_;
+  }
+
+ private:
+  HuntExporter() = default;
+
+  std::string textfile_path_;
+  bool finished_ = false;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<FlakyMetrics> metrics_;
+  std::unique_ptr<Pusher> pusher_;
+  std::unique_ptr<PeriodicPusher> periodic_;
+  std::unique_ptr<MetricsEndpoint> endpoint_;
+};
+
+// Snapshot is what `flaky serve` exports at one scrape.
+struct Snapshot {
+  std::vector<results::CaseSummary> summaries;
+  Assessments assessments;
+};
+
+// StoreServer serves metrics computed from a snapshot source at every
+// scrape. A failing source keeps the previous values and counts
+// flaky_metrics_refresh_errors_total. Thread-safe.
+class StoreServer {
+ public:
+  // Start serves at `address` (see MetricsEndpoint::Start for errors).
+  // `snapshot` is called on the server's thread, once per scrape, and must
+  // stay valid until the server is destroyed.
+  static absl::StatusOr<std::unique_ptr<StoreServer>> Start(
+      const std::string& address, const MetricsOptions& options,
+      std::function<absl::StatusOr<Snapshot>()> snapshot);
+
+  ~StoreServer();
+
+  // url returns "http://HOST:PORT/metrics".
+  std::string url() const { return endpoint_->url(); }
+  // port returns the listening port.
+  int port() const { return endpoint_->port(); }
+  // last_error returns the latest failed refresh's status (OK otherwise).
+  absl::Status last_error() const { return collectable_->last_error(); }
+
+ private:
+  StoreServer() = default;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<FlakyMetrics> metrics_;
+  std::shared_ptr<RefreshingCollectable> collectable_;
+  std::unique_ptr<MetricsEndpoint> endpoint_;
+};
+
+}  // namespace flaky::metrics
+
+#endif  // FLAKY_METRICS_EXPORTER_H_
