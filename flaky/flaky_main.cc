@@ -26,6 +26,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "flaky/cli/hunt_summary.h"
+#include "flaky/report/commands.h"
+#include "flaky/report/report.h"
 #include "flaky/cli/stop_signals.h"
 #include "flaky/cli/subcommands.h"
 #include "flaky/runner/clock.h"
@@ -72,6 +74,17 @@ ABSL_FLAG(bool, allow_fallback, false,
           "(recorded per run) instead of failing the hunt");
 ABSL_FLAG(std::string, hunt_id, "",
           "name of the hunt in the store; default: start time and pid");
+ABSL_FLAG(std::vector<std::string>, fixes, {},
+          "fix verifications for the final report: comma-separated "
+          "ORIGINAL=FIXED target pairs, compared under every profile, e.g. "
+          "//tests/race:already_running_original=//tests/race:"
+          "already_running_fixed");
+ABSL_FLAG(std::string, report_dir, "",
+          "also write the report (report.md, .svg, .json, .junit.xml) here");
+ABSL_FLAG(double, max_rate, 0.001,
+          "the report's verdicts: the flake rate a test must be below, at "
+          "--confidence, to be CLEAN");
+ABSL_FLAG(double, confidence, 0.95, "the report's confidence level");
 ABSL_FLAG(absl::Duration, stop_grace, absl::Seconds(30),
           "on Ctrl-C/SIGTERM, how long Bazel may take to stop before it "
           "is killed");
@@ -83,7 +96,8 @@ const std::vector<std::string> kFlagNames = {
     "profiles",   "runs",           "budget",        "until_decided",
     "sprt_p0",    "sprt_p1",        "round_runs",    "repeat",
     "store",      "bazel",          "bazel_startup_flags", "starve_wrapper",
-    "allow_fallback", "hunt_id",    "stop_grace"};
+    "allow_fallback", "hunt_id",    "fixes",         "report_dir",
+    "max_rate",   "confidence",     "stop_grace"};
 
 // FLAKY_REPOSITORY is the repository this binary was built in ("@" for
 // the main one), from the BUILD file, so `auto` can try the label under
@@ -214,7 +228,54 @@ absl::Status Hunt(const flaky::cli::Invocation& invocation,
                 .tty = isatty(STDERR_FILENO) == 1,
                 .stop = &stop});
   if (!result.ok()) return result.status();
-  std::cout << flaky::cli::FormatHuntSummary(*result) << std::flush;
+  // The report judges every case and, for --fixes, compares original and
+  // fixed; the plain table stands in when there is nothing to judge.
+  flaky::report::ReportRequest request;
+  request.title = absl::StrCat("flaky hunt ", absl::StrJoin(result->targets, " "));
+  request.summaries = result->summaries;
+  request.metadata.mode = result->mode;
+  request.metadata.commit = result->commit;
+  request.metadata.host = options.host;
+  request.metadata.date = absl::Now();
+  request.metadata.gate.max_rate = absl::GetFlag(FLAGS_max_rate);
+  request.metadata.gate.confidence = absl::GetFlag(FLAGS_confidence);
+  for (const std::string& pair : absl::GetFlag(FLAGS_fixes)) {
+    std::vector<std::string> sides = absl::StrSplit(pair, '=');
+    if (sides.size() != 2 || sides[0].empty() || sides[1].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--fixes entry '", pair, "' is not ORIGINAL=FIXED"));
+    }
+    for (const std::string& profile : options.profiles) {
+      flaky::report::FixRequest fix;
+      fix.baseline_target = sides[0];
+      fix.candidate_target = sides[1];
+      fix.profile = profile;
+      request.fixes.push_back(fix);
+    }
+  }
+  request.report_dir = absl::GetFlag(FLAGS_report_dir);
+  if (!request.report_dir.empty() && !absl::StartsWith(request.report_dir, "/")) {
+    request.report_dir = UserDirectory() + "/" + request.report_dir;
+  }
+  std::string summary = flaky::cli::FormatHuntSummary(*result);
+  absl::StatusOr<flaky::report::ReportRun> report =
+      result->summaries.empty() ? absl::FailedPreconditionError("no trials")
+                                : flaky::report::RunReport(request);
+  if (report.ok()) {
+    // The hunt's own first line (counts, mode, store), then the report.
+    std::cout << summary.substr(0, summary.find('\n') + 1) << report->terminal;
+    if (report->files) {
+      std::cout << "flaky: report written to " << report->files->markdown
+                << "\n";
+    }
+  } else {
+    std::cout << summary;
+    if (!result->summaries.empty()) {
+      std::cerr << "flaky hunt: no report: " << report.status().message()
+                << "\n";
+    }
+  }
+  std::cout << std::flush;
   if (result->status == "interrupted") {
     return absl::CancelledError(absl::StrCat(
         "interrupted: ", result->trials, " trials of ", result->runs,

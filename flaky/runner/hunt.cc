@@ -29,8 +29,10 @@
 #include "flaky/results/bep.h"
 #include "flaky/results/store.h"
 #include "flaky/results/trial.h"
+#include "flaky/runner/hunt_cgroup.h"
 #include "flaky/runner/progress.h"
 #include "flaky/runner/run_trials.h"
+#include "flaky/starve/cgroup.h"
 #include "flaky/starve/profile.h"
 
 namespace flaky::runner {
@@ -77,8 +79,11 @@ std::string ReadText(const std::string& path) {
 struct ProfileState {
   std::string text;         // as given
   starve::Profile parsed;
-  int64_t runs_done = 0;
+  int64_t runs_done = 0;    // runs of all targets (BEP testResults)
   int64_t failed_runs = 0;
+  // rounds_runs: --runs_per_test summed over completed rounds, i.e. runs of
+  // each target, what --runs and the budget count.
+  int64_t rounds_runs = 0;
   absl::Duration wall = absl::ZeroDuration();  // time its rounds took
   bool done = false;
 };
@@ -95,6 +100,9 @@ class Hunter {
         progress_(*env.out, env.tty, *env.clock) {}
 
   absl::StatusOr<HuntResult> Run();
+
+  // CleanUp removes the hunt's cgroups (whatever Run returned).
+  void CleanUp();
 
  private:
   absl::Status CheckOptions();
@@ -127,6 +135,8 @@ class Hunter {
   std::optional<std::string> starve_error_;
   int round_ = 0;
   int64_t runs_planned_ = 0;
+  std::string cgroup_parent_;  // relative to the mount; "" when unused
+  std::string cgroup_mount_;
 };
 
 absl::Status Hunter::CheckOptions() {
@@ -278,13 +288,13 @@ int Hunter::NextRoundSize(const ProfileState& state, int profiles_left) {
   if (options_.budget > absl::ZeroDuration()) {
     const absl::Duration left = options_.budget - (clock_.Now() - started_);
     if (left <= absl::ZeroDuration()) return 0;
-    if (state.runs_done == 0) {
+    if (state.rounds_runs == 0) {
       return options_.round_runs > 0 ? options_.round_runs : 10;
     }
     // Rounds are sized from this profile's measured time per run (Bazel's
     // start-up included), aiming a little short of the budget: overshoot
     // costs a whole round, undershoot only the tail.
-    const absl::Duration per_run = state.wall / state.runs_done;
+    const absl::Duration per_run = state.wall / state.rounds_runs;
     const absl::Duration share = left / std::max(1, profiles_left);
     int64_t runs = static_cast<int64_t>(
         std::floor(0.9 * absl::FDivDuration(share, per_run)));
@@ -293,7 +303,7 @@ int Hunter::NextRoundSize(const ProfileState& state, int profiles_left) {
     }
     return static_cast<int>(std::clamp<int64_t>(runs, 0, 100000));
   }
-  const int64_t left = options_.runs - state.runs_done;
+  const int64_t left = options_.runs - state.rounds_runs;
   if (left <= 0) return 0;
   int round = options_.round_runs;
   if (round == 0) round = options_.until_decided ? 50 : options_.runs;
@@ -329,6 +339,12 @@ absl::Status Hunter::HandleResults(ProfileState& state,
     // After a wrapper error the hunt is over: runs that finish while Bazel
     // stops are not evidence for a profile that could not be applied.
     if (starve_error_) break;
+    // A run Bazel never ran (cancelled by Ctrl-C, or its target failed to
+    // build) comes as an `aborted` event with the testResult id: no
+    // status, no outputs. It is not a trial.
+    if (run.status.empty() && run.test_log.empty() && run.test_xml.empty()) {
+      continue;
+    }
     RunFiles files = ReadRunFiles(run);
     if (files.test_log.ok() && run.status != "PASSED") {
       if (std::optional<std::string> error = FindStarveError(*files.test_log)) {
@@ -372,6 +388,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
       .runs = runs,
       .wrapper = result_.wrapper,
       .allow_fallback = options_.allow_fallback,
+      .cgroup_parent = state.parsed.cgroup ? cgroup_parent_ : "",
       .needs_process_wrapper = state.parsed.cgroup.has_value(),
       .repeat = options_.repeat,
       .bep_path = bep_path,
@@ -422,6 +439,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
   }
   FLAKY_RETURN_IF_ERROR(Flush());
   state.wall += clock_.Now() - round_start;
+  state.rounds_runs += runs;
   if (starve_error_) {
     return absl::FailedPreconditionError(absl::StrCat(
         "profile ", state.text, " cannot be applied here: ", *starve_error_,
@@ -490,12 +508,27 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   FLAKY_ASSIGN_OR_RETURN(result_.targets, ValidateTargets());
   FLAKY_ASSIGN_OR_RETURN(result_.wrapper, ResolveWrapper());
   const std::string commit = GitCommit();
+  result_.commit = commit;
   context_ = {.hunt_id = result_.hunt_id,
               .profile = "",
               .commit = commit,
               .host = options_.host,
               .in_process_repeat = options_.repeat > 1};
   FLAKY_RETURN_IF_ERROR(Build(result_.targets));
+
+  // cgroup profiles: every run group of this hunt goes under one parent,
+  // so CleanUp can remove what killed wrappers leave. Where there is no
+  // usable hierarchy the wrapper reports why, per run.
+  if (std::any_of(states_.begin(), states_.end(), [](const ProfileState& s) {
+        return s.parsed.cgroup.has_value();
+      })) {
+    absl::StatusOr<starve::CpuHierarchy> hierarchy =
+        starve::DetectCpuHierarchy();
+    if (hierarchy.ok() && !hierarchy->read_only) {
+      cgroup_mount_ = hierarchy->mount;
+      cgroup_parent_ = HuntCgroupParent(result_.hunt_id);
+    }
+  }
 
   std::vector<std::string> profiles;
   for (const ProfileState& state : states_) profiles.push_back(state.text);
@@ -513,7 +546,8 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   // build (which may take minutes once and says nothing about run time).
   started_ = clock_.Now();
   runs_planned_ = static_cast<int64_t>(options_.runs) *
-                  static_cast<int64_t>(states_.size());
+                  static_cast<int64_t>(states_.size()) *
+                  static_cast<int64_t>(result_.targets.size());
   progress_.Message(absl::StrCat(
       "flaky: hunt ", result_.hunt_id, ": ", result_.targets.size(),
       " target(s) x ", states_.size(), " profile(s)",
@@ -568,6 +602,17 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   return result_;
 }
 
+void Hunter::CleanUp() {
+  if (cgroup_parent_.empty()) return;
+  absl::Status removed = RemoveCgroupTree(
+      absl::StrCat(cgroup_mount_, "/", cgroup_parent_), absl::Seconds(10),
+      clock_);
+  if (!removed.ok()) {
+    progress_.Message(absl::StrCat("flaky: warning: ", removed.message()));
+  }
+  SweepEmptyHuntCgroups(absl::StrCat(cgroup_mount_, "/flaky"));
+}
+
 }  // namespace
 
 absl::StatusOr<HuntResult> RunHunt(const HuntOptions& options,
@@ -578,7 +623,9 @@ absl::StatusOr<HuntResult> RunHunt(const HuntOptions& options,
         "RunHunt needs a launcher, a clock, an output stream and a stop flag");
   }
   Hunter hunter(options, env);
-  return hunter.Run();
+  absl::StatusOr<HuntResult> result = hunter.Run();
+  hunter.CleanUp();
+  return result;
 }
 
 }  // namespace flaky::runner

@@ -106,6 +106,7 @@ struct HuntResult {
   std::string mode;    // "bazel_runs" or "in_process_repeat"
   std::vector<std::string> targets;  // the tests hunted
   std::string wrapper;               // the wrapper label used ("" none)
+  std::string commit;                // `git rev-parse HEAD`, or ""
   std::string store_path;
   std::string work_dir;  // BEP files and Bazel logs of each round
   int64_t runs = 0;

@@ -220,15 +220,24 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
       << (bazel_.repeat_iterations > 0
               ? RepeatLog(bazel_.repeat_iterations, failed)
               : "[ RUN      ] Suite.Race\n");
-  std::ofstream(bep_path_, std::ios::app)
-      << R"({"id":{"testResult":{"label":"//t:a_test","run":)" << run
-      << R"(,"shard":1,"attempt":1}},"testResult":{"testActionOutput":[)"
-      << R"({"name":"test.log","uri":"file://)" << run_dir << R"(/test.log"},)"
-      << R"({"name":"test.xml","uri":"file://)" << run_dir << R"(/test.xml"}],)"
-      << R"("testAttemptDurationMillis":"1000","status":")"
-      << (failed || starve_error ? "FAILED" : "PASSED")
-      << R"(","testAttemptStartMillisEpoch":")"
-      << absl::ToUnixMillis(bazel_.clock.Now()) << R"("}})" << "\n";
+  // One testResult per target of the command line (after "--").
+  bool targets = false;
+  for (const std::string& arg : argv_) {
+    if (arg == "--") {
+      targets = true;
+      continue;
+    }
+    if (!targets) continue;
+    std::ofstream(bep_path_, std::ios::app)
+        << R"({"id":{"testResult":{"label":")" << arg << R"(","run":)" << run
+        << R"(,"shard":1,"attempt":1}},"testResult":{"testActionOutput":[)"
+        << R"({"name":"test.log","uri":"file://)" << run_dir << R"(/test.log"},)"
+        << R"({"name":"test.xml","uri":"file://)" << run_dir << R"(/test.xml"}],)"
+        << R"("testAttemptDurationMillis":"1000","status":")"
+        << (failed || starve_error ? "FAILED" : "PASSED")
+        << R"(","testAttemptStartMillisEpoch":")"
+        << absl::ToUnixMillis(bazel_.clock.Now()) << R"("}})" << "\n";
+  }
   bazel_.clock.Advance(bazel_.per_run);
   ++bazel_.runs_completed;
   if (bazel_.stop != nullptr && bazel_.runs_completed == bazel_.stop_after_runs) {
@@ -337,6 +346,23 @@ TEST_F(HuntTest, RunsEveryProfileAndStoresATrialPerRun) {
     EXPECT_EQ(trial.commit, "abc123");
     EXPECT_EQ(trial.host, "host-1");
   }
+}
+
+TEST_F(HuntTest, SeveralTargetsRunTogetherAndRunsCountPerTarget) {
+  bazel_.query_output = "cc_test rule //t:a_test\ncc_test rule //t:b_test\n";
+  options_.targets = {"//t:..."};
+  options_.runs = 3;
+  absl::StatusOr<HuntResult> result = Hunt();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_THAT(result->targets, ::testing::ElementsAre("//t:a_test", "//t:b_test"));
+  EXPECT_EQ(result->runs, 6);
+  EXPECT_EQ(result->trials, 6);
+  ASSERT_EQ(bazel_.TestCommands().size(), 1u);
+  EXPECT_THAT(bazel_.TestCommands()[0],
+              HasSubstr("--runs_per_test=3 "));
+  EXPECT_THAT(bazel_.TestCommands()[0],
+              ::testing::EndsWith("-- //t:a_test //t:b_test"));
+  EXPECT_THAT(out_.str(), HasSubstr("6/6 runs"));
 }
 
 TEST_F(HuntTest, WrapperFallsBackToTheExternalRepositoryLabel) {

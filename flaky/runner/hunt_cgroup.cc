@@ -1,0 +1,99 @@
+#include "flaky/runner/hunt_cgroup.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "flaky/base/status_macros.h"
+
+namespace flaky::runner {
+namespace {
+
+std::vector<std::string> SubDirectories(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* stream = opendir(dir.c_str());
+  if (stream == nullptr) return names;
+  while (struct dirent* entry = readdir(stream)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat info;
+    const std::string path = dir + "/" + name;
+    if (lstat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+      names.push_back(name);
+    }
+  }
+  closedir(stream);
+  return names;
+}
+
+std::vector<pid_t> GroupPids(const std::string& dir) {
+  std::vector<pid_t> pids;
+  FILE* file = fopen((dir + "/cgroup.procs").c_str(), "r");
+  if (file == nullptr) return pids;
+  long pid;
+  while (fscanf(file, "%ld", &pid) == 1) pids.push_back(static_cast<pid_t>(pid));
+  fclose(file);
+  return pids;
+}
+
+}  // namespace
+
+std::string HuntCgroupParent(absl::string_view hunt_id) {
+  std::string safe(hunt_id);
+  for (char& c : safe) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
+        c != '.' && c != '-') {
+      c = '_';
+    }
+  }
+  return absl::StrCat("flaky/hunt-", safe);
+}
+
+absl::Status RemoveCgroupTree(const std::string& dir, absl::Duration timeout,
+                              Clock& clock) {
+  struct stat info;
+  if (stat(dir.c_str(), &info) != 0) return absl::OkStatus();
+  for (const std::string& child : SubDirectories(dir)) {
+    FLAKY_RETURN_IF_ERROR(RemoveCgroupTree(dir + "/" + child, timeout, clock));
+  }
+  const absl::Time deadline = clock.Now() + timeout;
+  while (true) {
+    // A wrapper killed with its test leaves its hogs and test children
+    // here; nothing else may run in a hunt's group.
+    for (pid_t pid : GroupPids(dir)) kill(pid, SIGKILL);
+    if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
+    if (errno != EBUSY) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot remove cgroup ", dir, ": ", std::strerror(errno)));
+    }
+    if (clock.Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "cgroup ", dir, " still has processes after ",
+          absl::FormatDuration(timeout), "; remove it by hand (rmdir)"));
+    }
+    clock.SleepFor(absl::Milliseconds(10));
+  }
+}
+
+int SweepEmptyHuntCgroups(const std::string& base) {
+  int removed = 0;
+  for (const std::string& name : SubDirectories(base)) {
+    if (!absl::StartsWith(name, "hunt-")) continue;
+    // rmdir only succeeds on a group without processes or children.
+    if (rmdir((base + "/" + name).c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace flaky::runner
