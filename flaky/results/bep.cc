@@ -1,5 +1,7 @@
 #include "flaky/results/bep.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -306,6 +308,15 @@ absl::StatusOr<std::string> ReadFrom(const std::string& path, uint64_t offset,
                                                ": ", std::strerror(error)));
   }
   std::string data;
+  struct stat info;
+  if (fstat(fileno(file), &info) == 0 &&
+      static_cast<uint64_t>(info.st_size) < offset) {
+    std::fclose(file);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "BEP file ", path, " shrank from ", offset, " to ", info.st_size,
+        " bytes while being read: did another bazel invocation rewrite it? "
+        "Give each invocation its own --build_event_json_file"));
+  }
   if (fseeko(file, static_cast<off_t>(offset), SEEK_SET) != 0) {
     const int error = errno;
     std::fclose(file);

@@ -120,7 +120,8 @@ class BepReader {
   // Poll returns the events of the complete lines appended since the last
   // call (none when the file does not exist yet); a partial last line is
   // left for the next call. InvalidArgument for a malformed complete line
-  // (naming the line number), Unavailable when the file cannot be read.
+  // (naming the line number), Unavailable when the file cannot be read,
+  // FailedPrecondition when it shrank (another invocation rewrote it).
   absl::StatusOr<BepEvents> Poll();
 
   // Finish is Poll for a file that will not grow any more (Bazel exited):

@@ -286,6 +286,17 @@ TEST(BepReader, MalformedLineNumberCountsAcrossPolls) {
                        HasSubstr("line 4 is not valid JSON")));
 }
 
+TEST(BepReader, RewrittenFileIsFailedPrecondition) {
+  const std::string path = TmpPath("rewritten.json");
+  WriteAll(path, "{\"id\":{}}\n{\"id\":{}}\n");
+  BepReader reader(path);
+  ASSERT_THAT(reader.Poll(), IsOk());
+  WriteAll(path, "{\"id\":{}}\n");
+  EXPECT_THAT(reader.Poll(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("shrank from 20 to 10 bytes")));
+}
+
 TEST(BepReader, FinishWithoutAFileIsNotFound) {
   BepReader reader(TmpPath("never_written.json"));
   EXPECT_THAT(reader.Finish(), StatusIs(absl::StatusCode::kNotFound,
