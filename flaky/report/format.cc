@@ -1,5 +1,6 @@
 #include "flaky/report/format.h"
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,36 @@ std::string VerdictCell(const std::optional<stats::Verdict>& verdict) {
 std::string AmplificationCell(const RowStats& stats) {
   if (!stats.amplification.has_value()) return "-";
   return stats::FormatRatio(*stats.amplification);
+}
+
+namespace {
+
+enum class Round { kNearest, kDown, kUp };
+
+std::string Runs(double runs, Round round) {
+  if (std::isinf(runs)) return "inf";
+  // One decimal below 100 runs, whole runs above.
+  const double scale = runs < 100 ? 10.0 : 1.0;
+  double scaled = runs * scale;
+  scaled = round == Round::kDown ? std::floor(scaled + 1e-9)
+           : round == Round::kUp ? std::ceil(scaled - 1e-9)
+                                 : std::round(scaled);
+  std::string text = absl::StrFormat("%.*f", scale > 1 ? 1 : 0, scaled / scale);
+  if (scale > 1 && text.size() > 2 && text.substr(text.size() - 2) == ".0") {
+    text.resize(text.size() - 2);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string RunsPerFailureCell(const RowStats& stats) {
+  if (!stats.runs_to_failure.has_value()) return "n/a";
+  const stats::RunsToFailure& r = *stats.runs_to_failure;
+  if (std::isinf(r.expected)) return absl::StrCat("> ", Runs(r.expected_low, Round::kDown));
+  return absl::StrCat(Runs(r.expected, Round::kNearest), " [",
+                      Runs(r.expected_low, Round::kDown), ", ",
+                      Runs(r.expected_high, Round::kUp), "]");
 }
 
 std::string FormatDate(absl::Time date) {

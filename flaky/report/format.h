@@ -28,6 +28,11 @@ std::string VerdictCell(const std::optional<stats::Verdict>& verdict);
 // AmplificationCell is FormatRatio of the amplification, or "-".
 std::string AmplificationCell(const RowStats& stats);
 
+// RunsPerFailureCell is the expected runs per failure with its interval,
+// "13.5 [10, 18.5]", or "> 1353" (1 / the upper bound) when nothing failed,
+// or "n/a" without trials. Bounds round outward.
+std::string RunsPerFailureCell(const RowStats& stats);
+
 // FormatDate renders a time as "2026-11-27 16:00 UTC".
 std::string FormatDate(absl::Time date);
 

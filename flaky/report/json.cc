@@ -110,6 +110,12 @@ absl::StatusOr<json> ReportToJson(const Report& report) {
                             {"low", Number(s.amplification->low)},
                             {"high", Number(s.amplification->high)}};
     }
+    r["runs_per_failure"] = nullptr;
+    if (s.runs_to_failure.has_value()) {
+      r["runs_per_failure"] = {{"expected", Number(s.runs_to_failure->expected)},
+                               {"low", Number(s.runs_to_failure->expected_low)},
+                               {"high", Number(s.runs_to_failure->expected_high)}};
+    }
     if (row.trials_to_first_failure.has_value()) {
       r["trials_to_first_failure"] = *row.trials_to_first_failure;
     }

@@ -27,7 +27,8 @@ namespace flaky::report {
 //    max_rate, confidence, sprt}, "gate": {verdict, exit_code} (null when
 //    nothing was judged), "rows": [{target, test_case, profile, mode, trials,
 //    failures, rate, interval: {low, high, confidence, method}, verdict,
-//    reason, amplification: {kind, ratio, low, high} | null, by_outcome,
+//    reason, amplification: {kind, ratio, low, high} | null,
+//    runs_per_failure: {expected, low, high} | null, by_outcome,
 //    trials_to_first_failure, trials_since_last_failure,
 //    total_duration_seconds, signatures: [{signature, count,
 //    example_message, first_log_path, seed, first_run}]}],

@@ -50,6 +50,10 @@ TEST(RenderJson, RowsCarryRatesIntervalsAndSignatures) {
   EXPECT_EQ(chaos["amplification"]["kind"], "estimate");
   EXPECT_DOUBLE_EQ(chaos["amplification"]["ratio"].get<double>(), 18.5);
   EXPECT_EQ(chaos["by_outcome"]["fail"], 37);
+  EXPECT_NEAR(chaos["runs_per_failure"]["expected"].get<double>(), 500.0 / 37, 1e-12);
+  EXPECT_NEAR(chaos["runs_per_failure"]["low"].get<double>(),
+              1 / 1.00334753322230547e-01, 1e-9);
+  EXPECT_TRUE(doc["rows"][4]["runs_per_failure"]["expected"].is_null());  // inf -> null
   EXPECT_EQ(chaos["signatures"][0]["seed"], "18446744073709551557");
   EXPECT_EQ(chaos["signatures"][0]["first_log_path"], "/out/logs/original/chaos/run_12.log");
   // Invalid UTF-8 and ANSI escapes from the log were replaced, not dropped.

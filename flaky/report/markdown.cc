@@ -71,8 +71,8 @@ absl::StatusOr<std::string> RenderMarkdown(const Report& report,
   for (const std::string& target : targets) {
     absl::StrAppend(&out, "## ", Code(target), "\n\n");
     absl::StrAppend(&out, "| Profile | Case | Runs | Failures | Rate | ", confidence,
-                    " interval | vs `none` | Verdict |\n",
-                    "|---|---|--:|--:|--:|---|---|---|\n");
+                    " interval | vs `none` | Runs per failure | Verdict |\n",
+                    "|---|---|--:|--:|--:|---|---|---|---|\n");
     for (const RowStats* s : by_target[target]) {
       absl::StrAppend(
           &out, "| ", Code(s->row->profile), " | ",
@@ -80,7 +80,7 @@ absl::StatusOr<std::string> RenderMarkdown(const Report& report,
           s->row->trials, " | ", s->row->failures, " | ",
           s->interval.has_value() ? stats::FormatPercent(s->interval->rate) : "n/a",
           " | ", IntervalCell(*s), " | ", Text(AmplificationCell(*s)), " | ",
-          VerdictMarkdown(s->verdict), " |\n");
+          Text(RunsPerFailureCell(*s)), " | ", VerdictMarkdown(s->verdict), " |\n");
     }
     out += "\n";
     for (const stats::TargetVerdict& v : report.verdicts) {

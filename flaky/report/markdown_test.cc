@@ -52,10 +52,14 @@ TEST(RenderMarkdown, ShowsRatesVerdictsSignaturesAndTheChart) {
   EXPECT_THAT(*md, HasSubstr("**Gate: FLAKY** (exit 1): 2 flaky, 3 inconclusive, 1 clean "
                              "of 6 (target, profile) pairs."));
   EXPECT_THAT(*md, HasSubstr("![Flake rate per profile with 95% intervals](report.svg)"));
+  // Runs per failure: 500 / 37 = 13.5, interval 1 / Wilson bounds
+  // (1 / 0.1003 = 9.97, 1 / 0.0542 = 18.46), rounded outward.
   EXPECT_THAT(*md, HasSubstr("| `chaos:7` | AlreadyRunning.Original | 500 | 37 | 7.4% | "
-                             "5.4% to 10.1% | 18.5x \\[4.4x, 76.4x\\] | **FLAKY** |"));
+                             "5.4% to 10.1% | 18.5x \\[4.4x, 76.4x\\] | 13.5 \\[9.9, "
+                             "18.5\\] | **FLAKY** |"));
+  // 1 / (1 - 0.025^(1/3000)) = 813.76 (two-sided exact upper bound), down.
   EXPECT_THAT(*md, HasSubstr("| `chaos:7` | AlreadyRunning.Fixed | 3000 | 0 | 0% | 0% to "
-                             "0.13% | n/a (no failures in either) | CLEAN |"));
+                             "0.13% | n/a (no failures in either) | \\> 813 | CLEAN |"));
   EXPECT_THAT(*md, HasSubstr("| `chaos:7` | 30 | `AlreadyRunning.Original: RuntimeError "
                              "not raised` | 12 | `/out/logs/original/chaos/run_12.log` | "
                              "`18446744073709551557` |"));

@@ -127,6 +127,12 @@ absl::StatusOr<std::vector<RowStats>> ComputeRowStats(const Report& report) {
             absl::StrCat(where, interval.status().message()));
       }
       stats.interval = *interval;
+      absl::StatusOr<stats::RunsToFailure> runs = stats::EstimateRunsToFailure(
+          row.failures, row.trials, row.trials_to_first_failure, confidence);
+      if (!runs.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, runs.status().message()));
+      }
+      stats.runs_to_failure = *runs;
     }
     auto judged = judgements.find({row.target, row.test_case, row.profile});
     if (judged != judgements.end()) {

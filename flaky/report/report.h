@@ -109,6 +109,9 @@ struct RowStats {
   // Against the same (target, case) under `none`; nullopt for `none` itself,
   // when there is no such row, or when either side has no trials.
   std::optional<stats::RateRatio> amplification;
+  // Runs per failure (1 / rate with its interval) and the observed runs to
+  // the first failure; nullopt when the row has no trials.
+  std::optional<stats::RunsToFailure> runs_to_failure;
 };
 
 // ComputeRowStats returns one RowStats per row, in order. The result points
