@@ -64,7 +64,7 @@ absl::Status ValidateAssessment(const ProfileAssessment& a) {
 
 }  // namespace
 
-absl::string_view VerdictName(Verdict verdict) {
+absl::string_view VerdictLabel(Verdict verdict) {
   switch (verdict) {
     case Verdict::kClean:
       return "clean";
@@ -342,7 +342,7 @@ absl::Status FlakyMetrics::UpdateSummaries(
         set(families_->verdict,
             {{"target", a.target},
              {"profile", a.profile},
-             {"verdict", std::string(VerdictName(v))}},
+             {"verdict", std::string(VerdictLabel(v))}},
             v == a.verdict ? 1 : 0);
       }
       if (a.amplification.has_value()) {

@@ -39,6 +39,7 @@
 #include "absl/strings/string_view.h"
 #include "flaky/results/summary.h"
 #include "flaky/results/trial.h"
+#include "flaky/stats/gate.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -52,14 +53,14 @@ inline constexpr absl::string_view kOtherCase = "other";
 // kWholeTargetCase is the test_case label value of trials with no test case.
 inline constexpr absl::string_view kWholeTargetCase = "all";
 
-// Verdict is the sequential verdict of a (target, profile), as the stats
-// library decides it. Exported as flaky_verdict_state{verdict="..."}: one
-// series per value, 1 for the current verdict and 0 for the others.
-enum class Verdict { kClean, kFlaky, kInconclusive };
+// Verdict is the gate's verdict of a (target, profile) (stats/gate.h),
+// exported as flaky_verdict_state{verdict="..."}: one series per value, 1
+// for the current verdict and 0 for the others.
+using Verdict = stats::Verdict;
 
-// VerdictName returns the label value of `verdict`: "clean", "flaky" or
-// "inconclusive".
-absl::string_view VerdictName(Verdict verdict);
+// VerdictLabel returns the label value of `verdict`: "clean", "flaky" or
+// "inconclusive" (lowercase, as Prometheus label values usually are).
+absl::string_view VerdictLabel(Verdict verdict);
 
 // CaseEstimate is the flake rate of one (target, test case, profile) with
 // its two-sided confidence interval, all in [0, 1] with
@@ -74,7 +75,8 @@ struct CaseEstimate {
   double upper = 0;
 };
 
-// ProfileAssessment is the verdict of one (target, profile) and, for
+// ProfileAssessment is the verdict of one (target, profile) (what
+// stats::JudgeTargets returns) and, for
 // profiles other than "none", its amplification: the ratio of its flake rate
 // to the rate of profile "none" on the same target (>= 0, may be +inf when
 // the baseline never failed).

@@ -40,7 +40,7 @@
 #include "flaky/results/trial.h"
 #include "flaky/stats/binomial.h"
 #include "flaky/stats/compare.h"
-#include "flaky/stats/sprt.h"
+#include "flaky/stats/gate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -144,8 +144,9 @@ class Hunt {
   std::vector<results::Trial> trials_;
 };
 
-// Assess computes what flaky's stats say about the summaries: exact/Wilson
-// intervals per case, and per (target, profile) the SPRT verdict and the
+// Assess computes what flaky's stats say about the summaries: the rate
+// interval per case, the gate's verdict per (target, profile) (max rate 1%
+// at 95%: 299 clean runs of every case make it CLEAN) and the
 // amplification against profile none.
 Assessments Assess(const std::vector<results::CaseSummary>& summaries) {
   Assessments out;
@@ -159,20 +160,21 @@ Assessments Assess(const std::vector<results::CaseSummary>& summaries) {
     failures += s.failures;
     trials += s.trials;
   }
-  const stats::SprtOptions sprt;  // p0 0.1%, p1 1%, alpha = beta = 5%
-  for (const auto& [key, counts] : totals) {
-    const auto& [target, profile] = key;
+  stats::GateOptions gate;
+  gate.max_rate = 0.01;
+  gate.confidence = 0.95;
+  absl::StatusOr<std::vector<stats::TargetVerdict>> verdicts =
+      stats::JudgeTargets(summaries, gate);
+  EXPECT_THAT(verdicts, IsOk());
+  if (!verdicts.ok()) return out;
+  for (const stats::TargetVerdict& v : *verdicts) {
     ProfileAssessment a;
-    a.target = target;
-    a.profile = profile;
-    absl::StatusOr<stats::SprtResult> verdict =
-        stats::EvaluateSprt(sprt, counts.first, counts.second);
-    EXPECT_THAT(verdict, IsOk());
-    a.verdict = verdict->decision == stats::SprtDecision::kAcceptH1   ? Verdict::kFlaky
-                : verdict->decision == stats::SprtDecision::kAcceptH0 ? Verdict::kClean
-                                                                      : Verdict::kInconclusive;
-    auto none = totals.find({target, "none"});
-    if (profile != "none" && none != totals.end()) {
+    a.target = v.target;
+    a.profile = v.profile;
+    a.verdict = v.verdict;
+    auto none = totals.find({v.target, "none"});
+    const auto& counts = totals[{v.target, v.profile}];
+    if (v.profile != "none" && none != totals.end()) {
       absl::StatusOr<stats::RateRatio> ratio = stats::Amplification(
           counts.first, counts.second, none->second.first, none->second.second);
       EXPECT_THAT(ratio, IsOk());
@@ -380,7 +382,7 @@ class DashboardIntegrationTest : public ::testing::Test {
 
 TEST_F(DashboardIntegrationTest, EveryPanelQueryAndRuleReturnsLabelledData) {
   // Phase 1: the original test races under every profile, its fix does not.
-  // 400 clean runs are enough for the SPRT (p0 0.1%, p1 1%) to say CLEAN.
+  // 400 clean runs of a case are enough for the gate to say CLEAN.
   const std::map<std::string, double> original_rates = {
       {"none", 0.01}, {"chaos:7", 0.2}, {"hogs:2", 0.08}};
   for (const auto& [profile, p] : original_rates) {
