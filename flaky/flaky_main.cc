@@ -91,14 +91,6 @@ ABSL_FLAG(absl::Duration, stop_grace, absl::Seconds(30),
 
 namespace {
 
-// The flags with environment twins (all of them).
-const std::vector<std::string> kFlagNames = {
-    "profiles",   "runs",           "budget",        "until_decided",
-    "sprt_p0",    "sprt_p1",        "round_runs",    "repeat",
-    "store",      "bazel",          "bazel_startup_flags", "starve_wrapper",
-    "allow_fallback", "hunt_id",    "fixes",         "report_dir",
-    "max_rate",   "confidence",     "stop_grace"};
-
 // FLAKY_REPOSITORY is the repository this binary was built in ("@" for
 // the main one), from the BUILD file, so `auto` can try the label under
 // which the hunted workspace most likely sees the wrapper first.
@@ -123,10 +115,9 @@ std::string FindWorkspace() {
   std::string dir = CurrentDirectory();
   while (!dir.empty()) {
     if (HasWorkspaceFile(dir)) return dir;
-    size_t slash = dir.rfind('/');
-    if (slash == std::string::npos) break;
-    dir = slash == 0 && dir != "/" ? "/" : dir.substr(0, slash);
-    if (dir == "/") return HasWorkspaceFile("/") ? "/" : "";
+    if (dir == "/") break;
+    const size_t slash = dir.rfind('/');
+    dir = slash == 0 ? "/" : dir.substr(0, slash);
   }
   return "";
 }
@@ -302,7 +293,9 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(flaky::cli::UsageText("flaky", commands));
 
   flaky::cli::SplitArgs split = flaky::cli::SplitAtDoubleDash(argc, argv);
-  absl::Status env = flaky::cli::ApplyEnvironmentTwins(kFlagNames, std::getenv);
+  // Every flag of this file has a twin, so a new flag cannot forget one.
+  absl::Status env = flaky::cli::ApplyEnvironmentTwins(
+      flaky::cli::FlagsDefinedIn("flaky/flaky_main.cc"), std::getenv);
   if (!env.ok()) {
     std::cerr << "flaky: " << env.message() << "\n";
     return 2;

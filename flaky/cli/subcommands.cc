@@ -1,5 +1,6 @@
 #include "flaky/cli/subcommands.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -49,6 +51,17 @@ SplitArgs SplitAtDoubleDash(int argc, char** argv) {
 
 std::string FlagEnvironmentName(absl::string_view flag) {
   return absl::StrCat("FLAKY_", absl::AsciiStrToUpper(flag));
+}
+
+std::vector<std::string> FlagsDefinedIn(absl::string_view file_suffix) {
+  std::vector<std::string> names;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::EndsWith(flag->Filename(), file_suffix)) {
+      names.emplace_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 absl::Status ApplyEnvironmentTwins(

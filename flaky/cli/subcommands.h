@@ -56,6 +56,10 @@ SplitArgs SplitAtDoubleDash(int argc, char** argv);
 // "until_decided" -> "FLAKY_UNTIL_DECIDED".
 std::string FlagEnvironmentName(absl::string_view flag);
 
+// FlagsDefinedIn returns the names of the registered absl flags whose
+// definition is in a file whose path ends with `file_suffix`, sorted.
+std::vector<std::string> FlagsDefinedIn(absl::string_view file_suffix);
+
 // ApplyEnvironmentTwins sets each registered absl flag named in `flags`
 // from its FLAKY_<FLAG> variable (read with `getenv`) when that is set.
 // Call it before absl::ParseCommandLine so the command line wins.

@@ -70,6 +70,12 @@ TEST(ApplyEnvironmentTwins, SetsFlagsFromTheirTwins) {
   EXPECT_EQ(absl::GetFlag(FLAGS_twin_runs), 7);
 }
 
+TEST(FlagsDefinedIn, ListsTheFlagsOfOneFile) {
+  EXPECT_THAT(FlagsDefinedIn("flaky/cli/subcommands_test.cc"),
+              ElementsAre("twin_budget", "twin_runs"));
+  EXPECT_THAT(FlagsDefinedIn("no/such/file.cc"), ::testing::IsEmpty());
+}
+
 TEST(ApplyEnvironmentTwins, BadValueNamesTheVariable) {
   EXPECT_THAT(ApplyEnvironmentTwins({"twin_runs"},
                                     Env({{"FLAKY_TWIN_RUNS", "many"}})),

@@ -172,6 +172,7 @@ class FakeBazel : public Launcher {
   std::function<bool(int run)> fails = [](int) { return false; };
   std::function<std::string(int run)> log_extra = [](int) { return ""; };
   int repeat_iterations = 0;  // > 0: logs carry gtest_repeat output
+  int garbage_after_run = -1;  // writes a malformed BEP line after it
   absl::Duration per_run = absl::Seconds(1);
   // stop/stop_after_runs: set the hunt's stop flag (as SIGINT would)
   // once this many runs completed in total.
@@ -237,6 +238,9 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
         << (failed || starve_error ? "FAILED" : "PASSED")
         << R"(","testAttemptStartMillisEpoch":")"
         << absl::ToUnixMillis(bazel_.clock.Now()) << R"("}})" << "\n";
+  }
+  if (run == bazel_.garbage_after_run) {
+    std::ofstream(bep_path_, std::ios::app) << "{\"id\": not json\n";
   }
   bazel_.clock.Advance(bazel_.per_run);
   ++bazel_.runs_completed;
@@ -479,6 +483,22 @@ TEST_F(HuntTest, BazelFailureShowsBazelsFirstError) {
   EXPECT_THAT(result, StatusIs(absl::StatusCode::kFailedPrecondition,
                                HasSubstr("analysis of target '//t:a_test' "
                                          "failed")));
+}
+
+TEST_F(HuntTest, MalformedBuildEventsStopTheHuntAndKeepEarlierTrials) {
+  options_.runs = 6;
+  bazel_.garbage_after_run = 2;
+  EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("cannot read Bazel's build events")));
+  EXPECT_EQ(bazel_.interrupts, 1);
+  std::unique_ptr<results::Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<results::HuntRecord>> hunts = store->ListHunts();
+  ASSERT_THAT(hunts, IsOk());
+  EXPECT_THAT((*hunts)[0].status, StartsWith("failed: cannot read Bazel's"));
+  // Run 1 was read before the damage; run 2 arrived in the same read as
+  // the bad line, which the BEP reader rejects as a whole.
+  EXPECT_EQ((*hunts)[0].trials, 1);
 }
 
 TEST_F(HuntTest, BudgetSizesRoundsFromMeasuredRunTime) {

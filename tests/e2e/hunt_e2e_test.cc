@@ -1,7 +1,7 @@
 // End-to-end tests of `flaky hunt` with real, nested Bazel: it hunts the
-// deliberately flaky fixture in this workspace (installed-binary mode), and
-// a test of a second workspace that loads this one as @flaky through
-// local_repository (`bazel run @flaky//flaky -- hunt`), then checks the
+// deliberately flaky fixture in this workspace, and a test of a second
+// workspace that loads this one as @flaky through local_repository (where
+// the wrapper is @flaky//flaky/starve:starve), then checks the
 // exact counts in the SQLite store against the fixture's known schedule.
 //
 // Nested Bazel needs a real file system and its own output root: the
@@ -190,16 +190,14 @@ TEST(HuntE2e, HuntsInAWorkspaceThatLoadsFlakyAsAnExternalRepository) {
 
   const std::string store = Env("TEST_TMPDIR") + "/consumer.db";
   constexpr int kRuns = 10;
-  std::vector<std::string> argv = {"bazel"};
-  for (const std::string& flag : StartupFlags()) argv.push_back(flag);
-  for (const std::string& arg :
-       {std::string("run"), std::string("@flaky//flaky"), std::string("--"),
-        std::string("hunt"), std::string("//:consumer_test"),
-        std::string("--profiles=hogs:1"), absl::StrCat("--runs=", kRuns),
-        "--store=" + store, std::string("--hunt_id=consumer"),
-        "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " ")}) {
-    argv.push_back(arg);
-  }
+  // The installed binary, built in flaky's own workspace: `auto` first
+  // tries //flaky/starve:starve, which this workspace lacks, and must find
+  // @flaky//flaky/starve:starve. (`bazel run @flaky//flaky -- hunt` works
+  // too, but would compile all of flaky in a cold nested Bazel.)
+  std::vector<std::string> argv = {
+      Runfile("flaky/flaky"), "hunt", "//:consumer_test", "--profiles=hogs:1",
+      absl::StrCat("--runs=", kRuns), "--store=" + store, "--hunt_id=consumer",
+      "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " ")};
   runner::CommandResult hunt =
       RunOrDie({.argv = argv, .working_dir = consumer});
   ShutDownBazel(consumer);
