@@ -1,12 +1,15 @@
 #!/bin/sh
 # Regenerates the committed test data from the manual fixtures in this
 # package with the workspace's own Bazel. Run from the workspace root:
-#   flaky/results/testdata/generate.sh [OUTPUT_BASE]
-# Bazel exits non-zero on purpose (the fixtures fail and time out).
+#   flaky/results/testdata/generate.sh [OUTPUT_BASE [OUT_DIR]]
+# Bazel exits non-zero on purpose (the fixtures fail and time out). The
+# tests assert values of the committed files (completion order, durations,
+# start times, line numbers): after regenerating in place, update them.
 set -u
 ob=${1:-/root/.cache/bazel-ob/results}
 pkg=flaky/results/testdata
-out=$pkg
+out=${2:-$pkg}
+mkdir -p "$out"
 bazel() { command bazel --output_base="$ob" "$@"; }
 common="--symlink_prefix=/ --nocache_test_results --test_output=summary"
 
