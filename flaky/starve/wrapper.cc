@@ -269,6 +269,25 @@ std::string ChaosConfig(const ChaosSpec& chaos) {
                       ",cap=", chaos.cap_percent);
 }
 
+// The canonical text of single parts, for messages and not_applied.
+std::string TasksetPart(const Profile& profile) {
+  Profile part;
+  part.cpus = profile.cpus;
+  return part.ToString();
+}
+
+std::string CgroupPart(const Profile& profile) {
+  Profile part;
+  part.cgroup = profile.cgroup;
+  return part.ToString();
+}
+
+std::string ChaosPart(const Profile& profile) {
+  Profile part;
+  part.chaos = profile.chaos;
+  return part.ToString();
+}
+
 absl::Status WriteRecordFile(const std::string& path, const std::string& json) {
   std::ofstream out(path, std::ios::trunc);
   out << json << "\n";
@@ -329,7 +348,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     } else {
       applied.cpus.clear();
       FLAKY_RETURN_IF_ERROR(fallback(
-          absl::StrCat("taskset:", FormatCpuList(profile.cpus)),
+          TasksetPart(profile),
           absl::FailedPreconditionError(absl::StrCat(
               "CPU ", FormatCpuList(outside),
               " is not in this process's allowed set ", FormatCpuList(allowed),
@@ -345,7 +364,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
 
   std::unique_ptr<ShimFile> shim;
   if (profile.chaos) {
-    const std::string part = absl::StrCat("chaos:", profile.chaos->seed);
+    const std::string part = ChaosPart(profile);
     if (IsStaticElf(path)) {
       applied.chaos.reset();
       FLAKY_RETURN_IF_ERROR(fallback(
@@ -385,8 +404,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     } else {
       applied.cgroup.reset();
       FLAKY_RETURN_IF_ERROR(fallback(
-          absl::StrCat("cgroup:", profile.cgroup->percent),
-          created.status()));
+          CgroupPart(profile), created.status()));
     }
   }
   env.Set("FLAKY_STARVE_PROFILE", applied.ToString());
@@ -435,7 +453,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
       cgroup.reset();
       applied.cgroup.reset();
       FLAKY_RETURN_IF_ERROR(
-          fallback(absl::StrCat("cgroup:", profile.cgroup->percent), moved));
+          fallback(CgroupPart(profile), moved));
     } else {
       record.cgroup = AppliedCgroup{cgroup->version(), cgroup->path(),
                                     cgroup->quota_us(), cgroup->period_us()};
@@ -450,7 +468,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
       applied.cpus.clear();
       test_cpus = allowed;
       FLAKY_RETURN_IF_ERROR(fallback(
-          absl::StrCat("taskset:", FormatCpuList(profile.cpus)),
+          TasksetPart(profile),
           absl::FailedPreconditionError(
               absl::StrCat("sched_setaffinity: ", std::strerror(err)))));
     }

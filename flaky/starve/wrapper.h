@@ -9,7 +9,9 @@
 // Order of operations: fork the test, held before exec on a pipe; move it
 // into the run cgroup and pin it; start the hogs; write the record; release
 // it. Then wait, forwarding SIGTERM/SIGINT/SIGHUP/SIGQUIT, and clean up
-// (hogs, cgroup, shim file) before returning. The test is SIGKILLed if the
+// (hogs, cgroup, shim file) before returning. Only the test joins the
+// cgroup: the hogs stay outside it and compete like another tenant would,
+// rather than eating the test's own quota. The test is SIGKILLed if the
 // wrapper dies (PR_SET_PDEATHSIG) so a killed wrapper leaves an empty
 // cgroup that the next run's stale-group collection removes.
 #ifndef FLAKY_STARVE_WRAPPER_H_

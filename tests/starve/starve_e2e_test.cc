@@ -4,6 +4,7 @@
 // Bazel's linux-sandbox: the target is tagged no-sandbox) and are skipped,
 // saying why, only when the machine has none.
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -290,6 +292,43 @@ TEST(Starve, FallbackRunsAndRecordsWhatWasNotApplied) {
   EXPECT_EQ(record->profile, "hogs:1");
   ASSERT_EQ(record->not_applied.size(), 1u);
   EXPECT_EQ(record->not_applied[0].part, "taskset:1023");
+}
+
+// HasInterpreter is true for a dynamically linked ELF (one with PT_INTERP).
+bool HasInterpreter(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr header;
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof(header))) return false;
+  for (int i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr program;
+    in.seekg(header.e_phoff + static_cast<uint64_t>(i) * header.e_phentsize);
+    if (!in.read(reinterpret_cast<char*>(&program), sizeof(program))) break;
+    if (program.p_type == PT_INTERP) return true;
+  }
+  return false;
+}
+
+TEST(Starve, ChaosRefusesAStaticBinary) {
+  // Debian's ldconfig is static-pie; LD_PRELOAD cannot reach it.
+  const std::string static_binary = "/sbin/ldconfig";
+  if (!Exists(static_binary) || HasInterpreter(static_binary)) {
+    GTEST_SKIP() << "no static binary at " << static_binary;
+  }
+  Result r = RunToEnd({Starve(), "--profile=chaos:1", "--", static_binary,
+                       "--version"});
+  EXPECT_EQ(ExitCode(r), kExitProfileNotApplied) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("is statically linked, so the chaos shim "
+                               "cannot be preloaded"));
+  Result fallback = RunToEnd({Starve(), "--profile=chaos:1,p=5",
+                              "--allow_fallback", "--", static_binary,
+                              "--version"});
+  EXPECT_EQ(ExitCode(fallback), 0) << fallback.err;
+  std::optional<AppliedRecord> record = FindAppliedRecord(fallback.err);
+  ASSERT_TRUE(record.has_value()) << fallback.err;
+  EXPECT_EQ(record->profile, "none");
+  EXPECT_FALSE(record->seed.has_value());
+  ASSERT_EQ(record->not_applied.size(), 1u);
+  EXPECT_EQ(record->not_applied[0].part, "chaos:1,p=5");
 }
 
 TEST(Starve, ReadOnlyCgroupfsGivesTheSandboxHint) {
