@@ -186,6 +186,12 @@ std::vector<std::string> GateCommand(const MergeGateOptions& options,
 absl::StatusOr<int> RunMergeGate(const MergeGateOptions& options,
                                  Launcher& launcher, std::ostream& log) {
   FLAKY_RETURN_IF_ERROR(Validate(options));
+  if (options.list_only) {
+    FLAKY_ASSIGN_OR_RETURN(AffectedTests affected,
+                           FindAffectedTests(options.affected, launcher));
+    for (const std::string& target : affected.targets) log << target << "\n";
+    return 0;
+  }
   std::filesystem::path report_dir;
   if (!options.report_dir.empty()) {
     report_dir = ReportDir(options);

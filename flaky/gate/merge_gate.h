@@ -56,6 +56,9 @@ struct MergeGateOptions {
   std::string pushgateway;
   // Passed to the gate after "--", for its `bazel test` runs.
   std::vector<std::string> bazel_test_flags;
+  // Only print the selected test labels, one per line, and return 0: what
+  // the gate would run, for a look or for another tool.
+  bool list_only = false;
 };
 
 // GateCommand returns the argv that runs `flaky gate` on `targets`.

@@ -64,6 +64,8 @@ ABSL_FLAG(std::string, report_dir, "flaky-out",
 ABSL_FLAG(std::string, store, "", "Trials database; default: the gate's.");
 ABSL_FLAG(std::string, pushgateway, "",
           "Prometheus Pushgateway URL to push metrics to; none when empty.");
+ABSL_FLAG(bool, list, false,
+          "Only print the affected test labels, one per line; run nothing.");
 
 namespace {
 
@@ -76,7 +78,7 @@ bool ApplyEnvironmentTwins() {
        {"base", "workspace", "committed_only", "include_manual", "universe",
         "bazel", "bazel_startup_options", "flaky", "profiles", "max_rate",
         "confidence", "runs", "budget", "report_dir", "store",
-        "pushgateway"}) {
+        "pushgateway", "list"}) {
     std::string variable = absl::AsciiStrToUpper(absl::StrCat("FLAKY_", name));
     const char* value = getenv(variable.c_str());
     if (value == nullptr) continue;
@@ -172,6 +174,7 @@ int main(int argc, char** argv) {
   options.store = Absolute(absl::GetFlag(FLAGS_store));
   options.pushgateway = absl::GetFlag(FLAGS_pushgateway);
   options.bazel_test_flags = bazel_test_flags;
+  options.list_only = absl::GetFlag(FLAGS_list);
 
   flaky::gate::SubprocessLauncher launcher;
   absl::StatusOr<int> exit_code =

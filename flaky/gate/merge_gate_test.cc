@@ -251,6 +251,22 @@ TEST(RunMergeGate, CrashedGateIsUnavailable) {
                                  "verdict (0-3)")));
 }
 
+TEST(RunMergeGate, ListOnlyPrintsTheSelectionAndRunsNothingElse) {
+  Fixture fixture("list_only");
+  fixture.tests = "//app:b_test\n//app:a_test\n";
+  fixture.options.list_only = true;
+  ScriptedLauncher launcher(fixture.Handler());
+  std::ostringstream log;
+  absl::StatusOr<int> exit_code = RunMergeGate(fixture.options, launcher, log);
+  ASSERT_THAT(exit_code, IsOk());
+  EXPECT_EQ(*exit_code, 0);
+  EXPECT_EQ(log.str(), "//app:a_test\n//app:b_test\n");
+  for (const std::string& command : launcher.commands) {
+    EXPECT_THAT(command, Not(HasSubstr(" gate ")));
+  }
+  EXPECT_FALSE(std::filesystem::exists(fixture.root + "/flaky-out"));
+}
+
 TEST(RunMergeGate, RejectsInconsistentOptionsBeforeRunningAnything) {
   Fixture fixture("options");
   ScriptedLauncher launcher(fixture.Handler());
