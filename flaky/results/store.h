@@ -137,7 +137,8 @@ class Store {
   // trials_to_first_failure and trials_since_last_failure is ListTrials'
   // order, skipped trials not counted. Signatures are most frequent first
   // (ties: earliest first); each carries the message, kept log (else the
-  // trial's log_path), seed and run of its first occurrence.
+  // trial's log_path), seed and run of its first occurrence. Cost: about
+  // 0.4-0.7 s of CPU per 100k selected trials (store_benchmark).
   absl::StatusOr<std::vector<CaseSummary>> Summarize(const Filter& filter);
 
  private:
