@@ -116,12 +116,15 @@ absl::Status ParseChaos(absl::string_view part, absl::string_view arg,
   for (size_t i = 1; i < fields.size(); ++i) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(fields[i], absl::MaxSplits('=', 1));
+    if (fields[i] == "fixed") kv.first = "fixed";
     if (!seen.insert(kv.first).second) {
       return PartError(part, absl::StrCat("option \"", kv.first,
                                           "\" given twice"));
     }
     int64_t value = 0;
-    if (kv.first == "p") {
+    if (fields[i] == "fixed") {
+      spec.fixed = true;
+    } else if (kv.first == "p") {
       if (!ParseDecimal(kv.second, 0, 100, &value)) {
         return PartError(part, absl::StrCat("p=\"", kv.second,
                                             "\" is not a percentage in 0..100"));
@@ -152,7 +155,7 @@ absl::Status ParseChaos(absl::string_view part, absl::string_view arg,
     } else {
       return PartError(part,
                        absl::StrCat("unknown chaos option \"", fields[i],
-                                    "\"; expected p=PCT, ms=MIN-MAX or cap=PCT"));
+                                    "\"; expected p=PCT, ms=MIN-MAX, cap=PCT or fixed"));
     }
   }
   profile.chaos = spec;
@@ -305,6 +308,7 @@ std::string Profile::ToString() const {
     if (chaos->cap_percent != defaults.cap_percent) {
       absl::StrAppend(&part, ",cap=", chaos->cap_percent);
     }
+    if (chaos->fixed) absl::StrAppend(&part, ",fixed");
     parts.push_back(std::move(part));
   }
   for (const auto& [name, value] : env) {

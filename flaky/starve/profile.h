@@ -12,8 +12,12 @@
 //   cgroup:PCT[/PERIOD_US]       PCT of one CPU, 1..100; period 1000..1000000
 //                                (default 100000); quota >= 1000 us
 //   hogs:N                       N busy competitors, 1..64
-//   chaos:SEED[,p=PCT][,ms=MIN-MAX][,cap=PCT]
-//                                SEED is a decimal uint64; p = stall chance per
+//   chaos:SEED[,p=PCT][,ms=MIN-MAX][,cap=PCT][,fixed]
+//                                SEED is a decimal uint64; under Bazel's
+//                                --runs_per_test run K uses SEED+K-1 (from
+//                                TEST_RANDOM_SEED) unless `fixed` is given,
+//                                which is how a recorded seed is replayed
+//                                exactly; p = stall chance per
 //                                wake-up in percent (default 20; mutex unlocks
 //                                use a tenth of it); ms = stall range in
 //                                milliseconds (default 1-20, log-uniform);
@@ -61,11 +65,20 @@ struct ChaosSpec {
   // Upper bound, in percent, on the share of the process's wall time spent
   // in stalls (summed over its threads).
   int cap_percent = 10;
+  // Use `seed` as is instead of offsetting it by the Bazel run number.
+  bool fixed = false;
+
+  // SeedForRun is the seed run `run` (1-based, Bazel's TEST_RANDOM_SEED)
+  // uses: seed + run - 1 (wrapping), or seed when fixed or run < 1.
+  uint64_t SeedForRun(int64_t run) const {
+    if (fixed || run < 1) return seed;
+    return seed + static_cast<uint64_t>(run - 1);
+  }
 
   friend bool operator==(const ChaosSpec& a, const ChaosSpec& b) {
     return a.seed == b.seed && a.stall_percent == b.stall_percent &&
            a.min_ms == b.min_ms && a.max_ms == b.max_ms &&
-           a.cap_percent == b.cap_percent;
+           a.cap_percent == b.cap_percent && a.fixed == b.fixed;
   }
 };
 

@@ -58,15 +58,27 @@ TEST(ParseProfile, ChaosDefaultsAndOptions) {
   EXPECT_EQ(plain->ToString(), "chaos:7");
 
   absl::StatusOr<Profile> tuned =
-      ParseProfile("chaos:18446744073709551615,cap=50,ms=5-200,p=100");
+      ParseProfile("chaos:18446744073709551615,fixed,cap=50,ms=5-200,p=100");
   ASSERT_THAT(tuned, IsOk());
   EXPECT_EQ(tuned->chaos->seed, UINT64_MAX);
   EXPECT_EQ(tuned->chaos->stall_percent, 100);
   EXPECT_EQ(tuned->chaos->min_ms, 5);
   EXPECT_EQ(tuned->chaos->max_ms, 200);
   EXPECT_EQ(tuned->chaos->cap_percent, 50);
+  EXPECT_TRUE(tuned->chaos->fixed);
   EXPECT_EQ(tuned->ToString(),
-            "chaos:18446744073709551615,p=100,ms=5-200,cap=50");
+            "chaos:18446744073709551615,p=100,ms=5-200,cap=50,fixed");
+}
+
+TEST(ChaosSpec, SeedFollowsTheRunUnlessFixed) {
+  ChaosSpec spec{.seed = 7};
+  EXPECT_EQ(spec.SeedForRun(0), 7u) << "outside Bazel";
+  EXPECT_EQ(spec.SeedForRun(1), 7u);
+  EXPECT_EQ(spec.SeedForRun(5), 11u);
+  spec.seed = UINT64_MAX;
+  EXPECT_EQ(spec.SeedForRun(2), 0u) << "wraps";
+  spec.fixed = true;
+  EXPECT_EQ(spec.SeedForRun(5), UINT64_MAX);
 }
 
 TEST(ParseProfile, EnvIsRepeatableAndSortedByName) {
@@ -88,7 +100,7 @@ TEST(ParseProfile, CompositionIsCanonicalisedInAFixedOrder) {
 TEST(ParseProfile, RoundTripsThroughToString) {
   for (const char* text :
        {"none", "taskset:0", "taskset:0-3,7", "cgroup:1", "cgroup:100/1000000",
-        "hogs:64", "chaos:0", "chaos:1,p=0", "chaos:2,ms=1-2000,cap=100",
+        "hogs:64", "chaos:0", "chaos:1,p=0", "chaos:2,ms=1-2000,cap=100", "chaos:3,fixed",
         "env:A=", "taskset:1+cgroup:5/20000+hogs:1+chaos:9,p=5+env:B=2"}) {
     absl::StatusOr<Profile> parsed = ParseProfile(text);
     ASSERT_THAT(parsed, IsOk()) << text;
@@ -132,6 +144,8 @@ TEST(ParseProfile, RejectsMalformedPartsNamingThem) {
       {"chaos:1,ms=0-5", "is not a range"},
       {"chaos:1,cap=0", "cap=\"0\" is not a percentage in 1..100"},
       {"chaos:1,p=1,p=2", "option \"p\" given twice"},
+      {"chaos:1,fixed,fixed", "option \"fixed\" given twice"},
+      {"chaos:1,fixed=1", "unknown chaos option \"fixed=1\""},
       {"env:1X=2", "env:1X=2: \"1X\" is not a variable name"},
       {"env:X", "env:X: expected env:NAME=VALUE"},
       {"env:X=1+env:X=2", "env:X=2: variable X is set twice"},

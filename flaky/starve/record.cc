@@ -29,6 +29,8 @@ std::string AppliedRecord::ToJson() const {
   }
   if (chaos) {
     j["chaos"] = {{"seed", chaos->seed},
+                  {"base_seed", chaos->base_seed},
+                  {"fixed", chaos->fixed},
                   {"p", chaos->stall_percent},
                   {"min_ms", chaos->min_ms},
                   {"max_ms", chaos->max_ms},
@@ -68,6 +70,8 @@ absl::StatusOr<AppliedRecord> ParseAppliedRecord(absl::string_view json) {
     }
     if (const nlohmann::json& c = j.at("chaos"); !c.is_null()) {
       record.chaos = AppliedChaos{c.at("seed").get<uint64_t>(),
+                                  c.at("base_seed").get<uint64_t>(),
+                                  c.at("fixed").get<bool>(),
                                   c.at("p").get<int>(),
                                   c.at("min_ms").get<int>(),
                                   c.at("max_ms").get<int>(),

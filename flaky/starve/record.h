@@ -8,8 +8,9 @@
 //   if (record && record->seed) trial.seed = *record->seed;
 //
 // JSON fields: profile (canonical), cpus, hog_cpus, hogs, cgroup {version,
-// path, quota_us, period_us} or null, chaos {seed, p, min_ms, max_ms, cap}
-// or null, env ["K=V"], wrapper_pid, not_applied [{part, reason}] (non-empty
+// path, quota_us, period_us} or null, chaos {seed, base_seed, fixed, p,
+// min_ms, max_ms, cap} or null (seed is the one the run used: replay it with
+// chaos:SEED,fixed), env ["K=V"], wrapper_pid, not_applied [{part, reason}] (non-empty
 // only under --allow_fallback).
 #ifndef FLAKY_STARVE_RECORD_H_
 #define FLAKY_STARVE_RECORD_H_
@@ -40,7 +41,9 @@ struct AppliedCgroup {
 
 // AppliedChaos is the chaos shim's configuration for the run.
 struct AppliedChaos {
-  uint64_t seed = 0;
+  uint64_t seed = 0;       // the seed this run used
+  uint64_t base_seed = 0;  // the profile's seed
+  bool fixed = false;
   int stall_percent = 0;
   int min_ms = 0;
   int max_ms = 0;

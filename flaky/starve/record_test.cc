@@ -25,7 +25,7 @@ AppliedRecord FullRecord() {
   record.hog_cpus = {0};
   record.cgroup = AppliedCgroup{1, "/sys/fs/cgroup/cpu/flaky/run-1-2", 20000,
                                 100000};
-  record.chaos = AppliedChaos{UINT64_MAX, 20, 1, 20, 10};
+  record.chaos = AppliedChaos{UINT64_MAX, UINT64_MAX - 4, false, 20, 1, 20, 10};
   record.env = {"A=1"};
   record.wrapper_pid = 4242;
   return record;
@@ -48,6 +48,8 @@ TEST(AppliedRecord, RoundTripsThroughJson) {
   EXPECT_EQ(parsed->cgroup->period_us, 100000);
   ASSERT_TRUE(parsed->chaos.has_value());
   EXPECT_EQ(parsed->chaos->seed, UINT64_MAX);
+  EXPECT_EQ(parsed->chaos->base_seed, UINT64_MAX - 4);
+  EXPECT_FALSE(parsed->chaos->fixed);
   EXPECT_EQ(parsed->seed, std::optional<uint64_t>(UINT64_MAX));
   EXPECT_THAT(parsed->env, ElementsAre("A=1"));
   EXPECT_EQ(parsed->wrapper_pid, 4242);

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -362,6 +363,15 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     record.env.push_back(absl::StrCat(name, "=", value));
   }
 
+  // Under --runs_per_test each run explores its own schedule; the record
+  // keeps the seed that was used, so the run can be replayed exactly.
+  uint64_t run_seed = 0;
+  if (profile.chaos) {
+    int64_t run = 0;
+    const char* random_seed = getenv("TEST_RANDOM_SEED");
+    if (random_seed == nullptr || !absl::SimpleAtoi(random_seed, &run)) run = 0;
+    run_seed = profile.chaos->SeedForRun(run);
+  }
   std::unique_ptr<ShimFile> shim;
   if (profile.chaos) {
     const std::string part = ChaosPart(profile);
@@ -382,7 +392,9 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
                 preload && !preload->empty()
                     ? absl::StrCat(shim->path(), ":", *preload)
                     : shim->path());
-        env.Set("FLAKY_CHAOS", ChaosConfig(*profile.chaos));
+        ChaosSpec exact = *profile.chaos;
+        exact.seed = run_seed;
+        env.Set("FLAKY_CHAOS", ChaosConfig(exact));
       } else {
         applied.chaos.reset();
         FLAKY_RETURN_IF_ERROR(fallback(part, written.status()));
@@ -407,7 +419,13 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
           CgroupPart(profile), created.status()));
     }
   }
-  env.Set("FLAKY_STARVE_PROFILE", applied.ToString());
+  // The announced profile is the exact, replayable one.
+  Profile announced = applied;
+  if (announced.chaos) {
+    announced.chaos->seed = run_seed;
+    announced.chaos->fixed = true;
+  }
+  env.Set("FLAKY_STARVE_PROFILE", announced.ToString());
 
   std::vector<char*> argv;
   std::vector<std::string> args = options.command;
@@ -482,7 +500,8 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   record.cpus = test_cpus;
   if (applied.chaos) {
     const ChaosSpec& c = *applied.chaos;
-    record.chaos = AppliedChaos{c.seed, c.stall_percent, c.min_ms, c.max_ms,
+    record.chaos = AppliedChaos{run_seed,      c.seed,   c.fixed,
+                                c.stall_percent, c.min_ms, c.max_ms,
                                 c.cap_percent};
   }
   record.profile = applied.ToString();

@@ -8,7 +8,9 @@
 //
 // Order of operations: fork the test, held before exec on a pipe; move it
 // into the run cgroup and pin it; start the hogs; write the record; release
-// it. Then wait, forwarding SIGTERM/SIGINT/SIGHUP/SIGQUIT, and clean up
+// it. The test's environment gains the profile's env:K=V variables and
+// FLAKY_STARVE_PROFILE, the applied profile in its exact replayable form
+// (chaos with the run's seed and `fixed`). Then wait, forwarding SIGTERM/SIGINT/SIGHUP/SIGQUIT, and clean up
 // (hogs, cgroup, shim file) before returning. Only the test joins the
 // cgroup: the hogs stay outside it and compete like another tenant would,
 // rather than eating the test's own quota. The test is SIGKILLed if the

@@ -72,7 +72,15 @@ Child Spawn(const std::vector<std::string>& argv,
   EXPECT_EQ(pipe2(out, O_CLOEXEC), 0);
   EXPECT_EQ(pipe2(err, O_CLOEXEC), 0);
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    bool overridden = false;
+    for (const std::string& extra : extra_env) {
+      overridden |= absl::StartsWith(extra, name);
+    }
+    if (!overridden) env.push_back(entry);
+  }
   for (const std::string& e : extra_env) env.push_back(e);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -229,6 +237,28 @@ TEST(Starve, ProfilesTakeEffectInsideTheTest) {
       EXPECT_FALSE(Exists(record->cgroup->path))
           << "run cgroup left behind: " << record->cgroup->path;
     }
+  }
+}
+
+TEST(Starve, ChaosSeedFollowsTheBazelRunUnlessFixed) {
+  struct Case {
+    const char* profile;
+    const char* run;
+    uint64_t seed;
+  };
+  for (const Case& c : {Case{"chaos:7", "3", 9}, Case{"chaos:7", "1", 7},
+                        Case{"chaos:7,fixed", "3", 7}}) {
+    Result r = RunToEnd({Starve(), absl::StrCat("--profile=", c.profile), "--",
+                         Probe()},
+                        {absl::StrCat("TEST_RANDOM_SEED=", c.run)});
+    ASSERT_EQ(ExitCode(r), 0) << r.err << r.out;
+    // The probe saw the exact profile, and the shim used that seed.
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("chaos:", c.seed, ",fixed applied")));
+    std::optional<AppliedRecord> record = FindAppliedRecord(r.err);
+    ASSERT_TRUE(record.has_value()) << r.err;
+    EXPECT_EQ(record->seed, std::optional<uint64_t>(c.seed)) << c.profile;
+    EXPECT_EQ(record->chaos->base_seed, 7u);
+    EXPECT_EQ(record->profile, c.profile);
   }
 }
 
