@@ -462,6 +462,13 @@ absl::StatusOr<bool> Hunter::Decided(const ProfileState& state) {
       store_->Summarize({.hunt_ids = {result_.hunt_id},
                          .targets = {},
                          .profiles = {state.text}}));
+  // A case that only ever skips has no trials to decide on; it must not
+  // keep the profile running to --runs.
+  cases.erase(std::remove_if(cases.begin(), cases.end(),
+                             [](const results::CaseSummary& c) {
+                               return c.trials == 0;
+                             }),
+              cases.end());
   if (cases.empty()) return false;
   return std::all_of(cases.begin(), cases.end(), options_.decide);
 }

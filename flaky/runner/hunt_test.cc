@@ -51,7 +51,7 @@ bool Has(const std::vector<std::string>& argv, absl::string_view word) {
   return false;
 }
 
-std::string CaseXml(bool failed, int run) {
+std::string CaseXml(bool failed, int run, bool with_skipped) {
   return absl::StrCat(
       R"(<?xml version="1.0" encoding="UTF-8"?>
 <testsuites tests="1" name="AllTests"><testsuite name="Suite" tests="1">
@@ -60,7 +60,11 @@ std::string CaseXml(bool failed, int run) {
                             "interpreter ID ",
                             60 + run, "\" type=\"\"></failure>")
              : "",
-      "</testcase></testsuite></testsuites>\n");
+      "</testcase>",
+      with_skipped ? "<testcase name=\"Skips\" status=\"run\" result=\"skipped\" "
+                     "time=\"0\" classname=\"Suite\"><skipped/></testcase>"
+                   : "",
+      "</testsuite></testsuites>\n");
 }
 
 std::string RepeatLog(int iterations, bool fail_second) {
@@ -173,6 +177,7 @@ class FakeBazel : public Launcher {
   std::function<std::string(int run)> log_extra = [](int) { return ""; };
   int repeat_iterations = 0;  // > 0: logs carry gtest_repeat output
   int garbage_after_run = -1;  // writes a malformed BEP line after it
+  bool with_skipped_case = false;  // test.xml adds an always-skipped case
   absl::Duration per_run = absl::Seconds(1);
   // stop/stop_after_runs: set the hunt's stop flag (as SIGINT would)
   // once this many runs completed in total.
@@ -215,7 +220,7 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
   const std::string extra = bazel_.log_extra(run);
   const bool starve_error = absl::StrContains(extra, "flaky-starve: error:");
   any_failed_ = any_failed_ || failed || starve_error;
-  std::ofstream(run_dir + "/test.xml") << CaseXml(failed, run);
+  std::ofstream(run_dir + "/test.xml") << CaseXml(failed, run, bazel_.with_skipped_case);
   std::ofstream(run_dir + "/test.log")
       << extra
       << (bazel_.repeat_iterations > 0
@@ -523,6 +528,18 @@ TEST_F(HuntTest, UntilDecidedStopsWhenEveryCaseIsDecided) {
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->runs, 20);
   EXPECT_EQ(bazel_.TestCommands().size(), 2u);
+}
+
+TEST_F(HuntTest, UntilDecidedIgnoresCasesThatOnlySkip) {
+  options_.until_decided = true;
+  options_.runs = 100;
+  options_.round_runs = 10;
+  options_.decide = [](const results::CaseSummary& c) { return c.trials >= 20; };
+  bazel_.with_skipped_case = true;
+  absl::StatusOr<HuntResult> result = Hunt();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->runs, 20);
+  EXPECT_EQ(result->trials, 40);
 }
 
 TEST_F(HuntTest, UntilDecidedWithoutADecisionIsRejected) {
