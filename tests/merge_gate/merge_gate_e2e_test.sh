@@ -17,10 +17,12 @@
 set -euo pipefail
 
 checkout=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+own_tmp=0
 if [ -n "${TEST_TMPDIR:-}" ]; then
   tmp=$TEST_TMPDIR
 else
   tmp=$(mktemp -d /tmp/flaky-merge-gate-e2e.XXXXXX)
+  own_tmp=1
 fi
 # Bazel keys its cache on the workspace path too: keep both stable.
 state=${FLAKY_E2E_DIR:-$tmp}
@@ -32,8 +34,13 @@ export GIT_COMMITTER_NAME=flaky GIT_COMMITTER_EMAIL=flaky@example.invalid
 export HOME=${HOME:-$tmp}
 
 cleanup() {
+  local status=$?
   if [ -d "$ws" ]; then
     (cd "$ws" && bazel --output_base="$output_base" shutdown >/dev/null 2>&1) || true
+  fi
+  # Keep the logs and reports of a failed run for a look; drop a passed one.
+  if [ "$own_tmp" -eq 1 ]; then
+    if [ "$status" -eq 0 ]; then rm -rf "$tmp"; else echo "logs and reports kept in $tmp" >&2; fi
   fi
 }
 trap cleanup EXIT
@@ -172,6 +179,9 @@ int Add(int a, int b) {
 }
 EOT
 git commit -q -am "a faster Add"
+listed=$(merge_gate --list 2>"$tmp/list.log") || { cat "$tmp/list.log"; fail "merge gate --list failed"; }
+[ "$listed" = "//calc:calc_test" ] ||
+  fail "flaky change: --list printed '$listed', want exactly //calc:calc_test"
 status=0
 merge_gate --report_dir="$tmp/flaky" --profiles=none --runs=20 >"$tmp/flaky.log" 2>&1 || status=$?
 cat "$tmp/flaky.log"
