@@ -27,6 +27,18 @@ absl::StatusOr<std::unique_ptr<HuntExporter>> HuntExporter::Start(
   exporter->registry_ = std::make_shared<prometheus::Registry>();
   FLAKY_ASSIGN_OR_RETURN(exporter->metrics_,
                          FlakyMetrics::Create(*exporter->registry_, options.metrics));
+  exporter->collectable_ = exporter->registry_;
+  if (options.snapshot) {
+    FlakyMetrics* metrics = exporter->metrics_.get();
+    FLAKY_ASSIGN_OR_RETURN(
+        exporter->collectable_,
+        RefreshingCollectable::Create(
+            exporter->registry_,
+            [metrics, snapshot = options.snapshot]() -> absl::Status {
+              FLAKY_ASSIGN_OR_RETURN(Snapshot current, snapshot());
+              return metrics->UpdateSummaries(current.summaries, current.assessments);
+            }));
+  }
   if (options.push_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "push interval ", absl::FormatDuration(options.push_interval),
@@ -39,12 +51,12 @@ absl::StatusOr<std::unique_ptr<HuntExporter>> HuntExporter::Start(
     push.instance = options.instance.empty() ? HostName() : options.instance;
     push.commit = options.metrics.commit;
     FLAKY_ASSIGN_OR_RETURN(exporter->pusher_,
-                           Pusher::Create(push, exporter->registry_));
+                           Pusher::Create(push, exporter->collectable_));
   }
   if (!options.listen_address.empty()) {
     FLAKY_ASSIGN_OR_RETURN(
         exporter->endpoint_,
-        MetricsEndpoint::Start(options.listen_address, exporter->registry_));
+        MetricsEndpoint::Start(options.listen_address, exporter->collectable_));
   }
   if (exporter->pusher_ != nullptr && options.push_interval > absl::ZeroDuration()) {
     exporter->periodic_ =
@@ -85,13 +97,13 @@ absl::Status HuntExporter::Finish(
   } else if (pusher_ != nullptr) {
     note(pusher_->Push());
   }
-  if (!textfile_path_.empty()) note(WriteTextfile(textfile_path_, *registry_));
+  if (!textfile_path_.empty()) note(WriteTextfile(textfile_path_, *collectable_));
   return result;
 }
 
 absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(
     const std::string& address, const MetricsOptions& options,
-    std::function<absl::StatusOr<Snapshot>()> snapshot) {
+    SnapshotSource snapshot) {
   if (!snapshot) {
     return absl::InvalidArgumentError("StoreServer needs a snapshot source");
   }

@@ -43,6 +43,16 @@
 
 namespace flaky::metrics {
 
+// Snapshot is the state exported at one scrape or push: summaries from
+// the store and what stats says about them.
+struct Snapshot {
+  std::vector<results::CaseSummary> summaries;
+  Assessments assessments;
+};
+
+// SnapshotSource produces the current Snapshot (e.g. from the store).
+using SnapshotSource = std::function<absl::StatusOr<Snapshot>()>;
+
 // ExportOptions selects a hunt's metric outputs; every one is optional.
 struct ExportOptions {
   MetricsOptions metrics;
@@ -58,6 +68,13 @@ struct ExportOptions {
   absl::Duration push_interval = absl::Seconds(30);
   // textfile_path is written atomically in Finish ("" = off).
   std::string textfile_path;
+  // snapshot, when set, refreshes the gauges and counters before every
+  // scrape, push and textfile write (one call at a time, from the server's
+  // or the pusher's thread), so live outputs show rates and verdicts of
+  // what the store holds so far without the runner calling RecordTrial.
+  // A failing call keeps the previous values and counts
+  // flaky_metrics_refresh_errors_total.
+  SnapshotSource snapshot;
 };
 
 // HuntExporter owns a registry, the metrics in it and their outputs for
@@ -78,7 +95,9 @@ class HuntExporter {
   // Finish sets the final summaries and assessments, stops the periodic
   // pusher with a final push and writes the textfile. Every output is
   // attempted; the status is the first failure, with the other failures'
-  // messages appended. FailedPrecondition when called twice.
+  // messages appended. FailedPrecondition when called twice. With a
+  // snapshot source the push and the textfile refresh from it anyway, so
+  // empty arguments are fine.
   absl::Status Finish(const std::vector<results::CaseSummary>& summaries,
                       const Assessments& assessments);
 
@@ -86,7 +105,8 @@ class HuntExporter {
   const MetricsEndpoint* endpoint() const { return endpoint_.get(); }
   // metrics returns the metrics, for UpdateSummaries during the hunt.
   FlakyMetrics& metrics() { return *metrics_; }
-  // registry returns the registry every output reads.
+  // registry returns the registry every output reads (through the
+  // snapshot refresh when one is set).
   const std::shared_ptr<prometheus::Registry>& registry() const {
     return registry_;
   }
@@ -98,15 +118,11 @@ class HuntExporter {
   bool finished_ = false;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<FlakyMetrics> metrics_;
+  // What the outputs collect: the registry, or a refreshing wrapper of it.
+  std::shared_ptr<prometheus::Collectable> collectable_;
   std::unique_ptr<Pusher> pusher_;
   std::unique_ptr<PeriodicPusher> periodic_;
   std::unique_ptr<MetricsEndpoint> endpoint_;
-};
-
-// Snapshot is what `flaky serve` exports at one scrape.
-struct Snapshot {
-  std::vector<results::CaseSummary> summaries;
-  Assessments assessments;
 };
 
 // StoreServer serves metrics computed from a snapshot source at every
@@ -119,7 +135,7 @@ class StoreServer {
   // stay valid until the server is destroyed.
   static absl::StatusOr<std::unique_ptr<StoreServer>> Start(
       const std::string& address, const MetricsOptions& options,
-      std::function<absl::StatusOr<Snapshot>()> snapshot);
+      SnapshotSource snapshot);
 
   ~StoreServer();
 

@@ -115,6 +115,42 @@ TEST(HuntExporter, ExportsLiveThenFinalStateToEveryOutput) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+TEST(HuntExporter, ASnapshotSourceRefreshesEveryScrapeAndPush) {
+  testing::ServerSpec spec;
+  spec.binary = "/usr/bin/prometheus-pushgateway";
+  spec.args = {"--web.listen-address=127.0.0.1:{PORT}"};
+  spec.log_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/pushgateway2.log");
+  auto gateway = testing::ServerProcess::Start(spec);
+  ASSERT_THAT(gateway, IsOk()) << "install Debian's prometheus-pushgateway";
+
+  int64_t failures = 2;  // what the store holds so far
+  ExportOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.pushgateway_url = (*gateway)->url();
+  options.instance = "w1";
+  options.push_interval = absl::ZeroDuration();
+  options.snapshot = [&]() -> absl::StatusOr<Snapshot> { return OneCase(failures, 100); };
+  auto exporter = HuntExporter::Start(options);
+  ASSERT_THAT(exporter, IsOk());
+  const std::string rate = absl::StrCat("flaky_flake_rate_ratio{profile=\"chaos:7\",target=\"",
+                                        kTarget, "\",test_case=\"", kCase, "\"} ");
+  auto first = testing::HttpGet((*exporter)->endpoint()->url());
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(first->body, HasSubstr(rate + "0.02\n"));
+  failures = 9;
+  auto second = testing::HttpGet((*exporter)->endpoint()->url());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_THAT(second->body, HasSubstr(rate + "0.09\n"));
+  failures = 12;
+  ASSERT_THAT((*exporter)->Finish({}, {}), IsOk());
+  auto pushed = testing::HttpGet((*gateway)->url() + "/metrics");
+  ASSERT_THAT(pushed, IsOk());
+  EXPECT_THAT(pushed->body,
+              HasSubstr(absl::StrCat("flaky_flake_rate_ratio{commit=\"unknown\",instance=\"w1\","
+                                     "job=\"flaky\",profile=\"chaos:7\",target=\"",
+                                     kTarget, "\",test_case=\"", kCase, "\"} 0.12\n")));
+}
+
 TEST(HuntExporter, FinishReportsEveryFailedOutput) {
   auto port = testing::FreeLoopbackPort();
   ASSERT_THAT(port, IsOk());
