@@ -2,7 +2,8 @@
 // a two-sided interval (Clopper-Pearson exact or Wilson score), one-sided
 // exact bounds for claims like "rate below p", and the wording reports use.
 //
-//   absl::StatusOr<RateInterval> r = EstimateRate(37, 500, 0.95);
+//   absl::StatusOr<RateInterval> r =
+//       EstimateRate(37, 500, 0.95, IntervalMethod::kClopperPearson);
 //   // r->rate == 0.074, r->low ~ 0.0526, r->high ~ 0.1006 (exact, 95%)
 //   DescribeRate(0, 2996, 0.95);  // "0 of 2996 runs: rate below 0.1% at 95%"
 //

@@ -4,7 +4,7 @@
 //
 //   // chaos:7 failed 37 of 500, none failed 2 of 500.
 //   absl::StatusOr<RateRatio> amp = Amplification(37, 500, 2, 500, 0.95);
-//   FormatRatio(*amp);  // "18.5x [4.5x, 76.3x]"
+//   FormatRatio(*amp);  // "18.5x [4.4x, 76.4x]" (bounds rounded outward)
 //   // The original failed 37 of 500, the fixed test 0 of 500.
 //   absl::StatusOr<FixVerification> fix = VerifyFix(37, 500, 0, 500, 0.05);
 //   fix->decided;       // true: p = 3.6e-12 <= 0.05
