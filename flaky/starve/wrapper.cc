@@ -404,13 +404,11 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
 
   std::unique_ptr<RunCgroup> cgroup;
   if (profile.cgroup) {
-    absl::StatusOr<std::unique_ptr<RunCgroup>> created =
-        absl::FailedPreconditionError("unreachable");
     absl::StatusOr<CpuHierarchy> hierarchy = DetectCpuHierarchy();
-    created = hierarchy.ok() ? RunCgroup::Create(*hierarchy,
-                                                 options.cgroup_parent,
-                                                 *profile.cgroup)
-                             : hierarchy.status();
+    absl::StatusOr<std::unique_ptr<RunCgroup>> created =
+        hierarchy.ok() ? RunCgroup::Create(*hierarchy, options.cgroup_parent,
+                                           *profile.cgroup)
+                       : hierarchy.status();
     if (created.ok()) {
       cgroup = *std::move(created);
     } else {
