@@ -109,6 +109,7 @@ absl::StatusOr<Plan> MakePlan(const PlanOptions& options) {
                          RunsToDetect(options.rate, options.detect_probability));
   if (options.sprt.has_value()) {
     FLAKY_ASSIGN_OR_RETURN(plan.sprt_runs_to_accept_h0, SprtRunsToAcceptH0(*options.sprt));
+    FLAKY_ASSIGN_OR_RETURN(plan.sprt_expected_runs, ExpectedSprtRuns(*options.sprt));
   }
   return plan;
 }
@@ -132,6 +133,13 @@ std::string DescribePlan(const Plan& plan) {
                     ", beta=", o.sprt->beta, ") accepts \"rate <= p0\" after ",
                     *plan.sprt_runs_to_accept_h0,
                     " clean runs (a weaker claim than the line above)\n");
+    if (plan.sprt_expected_runs.has_value()) {
+      absl::StrAppend(&text, "SPRT average runs to a decision: about ",
+                      static_cast<int64_t>(std::ceil(plan.sprt_expected_runs->at_p0)),
+                      " at rate p0, ",
+                      static_cast<int64_t>(std::ceil(plan.sprt_expected_runs->at_p1)),
+                      " at rate p1 (Wald's approximation)\n");
+    }
   }
   return text;
 }

@@ -60,6 +60,7 @@ struct Plan {
   double expected_runs_to_first_failure = 0.0;
   int64_t runs_to_detect = 0;
   std::optional<int64_t> sprt_runs_to_accept_h0;
+  std::optional<SprtExpectedRuns> sprt_expected_runs;
 };
 
 // MakePlan computes a Plan. Errors: InvalidArgument from the functions above

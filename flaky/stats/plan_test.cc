@@ -106,6 +106,7 @@ TEST(MakePlan, CombinesEverythingAndDescribesIt) {
                               "failures"));
   EXPECT_THAT(text, HasSubstr("fails first after 1000 runs on average"));
   EXPECT_THAT(text, HasSubstr("after 326 clean runs"));
+  EXPECT_THAT(text, HasSubstr("about 394 at rate p0, 189 at rate p1"));
   options.sprt->p1 = 0.0001;
   EXPECT_THAT(MakePlan(options),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("p0 < p1")));

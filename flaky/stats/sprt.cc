@@ -85,6 +85,17 @@ absl::StatusOr<int64_t> SprtRunsToAcceptH0(const SprtOptions& options) {
   return runs;
 }
 
+absl::StatusOr<SprtExpectedRuns> ExpectedSprtRuns(const SprtOptions& o) {
+  FLAKY_RETURN_IF_ERROR(ValidateSprtOptions(o));
+  const double a = AcceptH1Threshold(o);
+  const double b = AcceptH0Threshold(o);
+  auto step = [&](double p) { return p * FailureStep(o) + (1.0 - p) * PassStep(o); };
+  SprtExpectedRuns runs;
+  runs.at_p0 = ((1.0 - o.alpha) * b + o.alpha * a) / step(o.p0);
+  runs.at_p1 = (o.beta * b + (1.0 - o.beta) * a) / step(o.p1);
+  return runs;
+}
+
 SprtMonitor::SprtMonitor(const SprtOptions& options)
     : failure_step_(FailureStep(options)),
       pass_step_(PassStep(options)),

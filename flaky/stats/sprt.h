@@ -75,6 +75,20 @@ absl::StatusOr<SprtResult> EvaluateSprt(const SprtOptions& options,
 // Errors: InvalidArgument for bad options.
 absl::StatusOr<int64_t> SprtRunsToAcceptH0(const SprtOptions& options);
 
+// SprtExpectedRuns is Wald's approximation of the average number of runs
+// the SPRT takes when the true rate is p0 and when it is p1:
+//   E[N | p] ~ (L(p) ln(beta/(1-alpha)) + (1 - L(p)) ln((1-beta)/alpha)) / E_p[z]
+// with L(p0) = 1 - alpha, L(p1) = beta and E_p[z] the expected LLR step. It
+// ignores the overshoot of the last step, so real hunts take a little more.
+struct SprtExpectedRuns {
+  double at_p0 = 0.0;
+  double at_p1 = 0.0;
+};
+
+// ExpectedSprtRuns returns SprtExpectedRuns. Errors: InvalidArgument for
+// bad options.
+absl::StatusOr<SprtExpectedRuns> ExpectedSprtRuns(const SprtOptions& options);
+
 // SprtMonitor feeds the SPRT one run at a time and keeps the first
 // decision reached (later runs do not undo it). Not thread-safe.
 class SprtMonitor {

@@ -54,6 +54,20 @@ TEST(EvaluateSprt, RejectsBadOptionsAndCounts) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(ExpectedSprtRuns, MatchesWaldsFormula) {
+  // Wald's average sample number, evaluated in Python (math.log).
+  absl::StatusOr<SprtExpectedRuns> runs = ExpectedSprtRuns(kOptions);
+  ASSERT_THAT(runs, IsOk());
+  EXPECT_NEAR(runs->at_p0, 393.27933998142464, 1e-9);
+  EXPECT_NEAR(runs->at_p1, 188.39032367790298, 1e-9);
+  runs = ExpectedSprtRuns({.p0 = 0.01, .p1 = 0.05, .alpha = 0.05, .beta = 0.1});
+  ASSERT_THAT(runs, IsOk());
+  EXPECT_NEAR(runs->at_p0, 80.61920043906193, 1e-9);
+  EXPECT_NEAR(runs->at_p1, 57.54766195704496, 1e-9);
+  EXPECT_THAT(ExpectedSprtRuns({.p0 = 0.5, .p1 = 0.1, .alpha = 0.05, .beta = 0.05}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(SprtMonitor, KeepsTheFirstDecision) {
   SprtMonitor monitor(kOptions);
   EXPECT_EQ(monitor.Observe(true), SprtDecision::kContinue);
