@@ -13,8 +13,9 @@
 // The calling thread of Runtime::Create becomes the main thread and holds the
 // GIL from then on, as a Python main thread running code does; it gives the
 // GIL up only while it blocks (sleep, receive, thread start, join) and when
-// another thread's drop request reaches one of its eval-breaker checks (every
-// ThreadState call is one, like the CALL instruction that invokes it).
+// another thread's drop request reaches one of its eval-breaker checks (each
+// ThreadState call that can fail or block starts with one, like the CALL
+// instruction that invokes it).
 // Errors carry CPython's messages; PythonException() renders them as the
 // exception CPython would raise ("RuntimeError: unrecognized interpreter ID 7").
 #ifndef SUBINTERP_RUNTIME_RUNTIME_H_
