@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "flaky/results/bep.h"
 #include "flaky/results/trial.h"
+#include "flaky/starve/record.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -54,17 +56,28 @@ constexpr char kTimeoutFallbackXml[] = R"(<?xml version="1.0" encoding="UTF-8"?>
 </testsuites>
 )";
 
-constexpr char kTimeoutLog[] = R"(exec ${PAGER:-/usr/bin/less} "$0" || exit 1
+// The wrapper's record line comes from the starve library itself, so the
+// test follows its format.
+std::string TimeoutLog() {
+  starve::AppliedRecord record;
+  record.profile = "chaos:7";
+  record.cpus = {0, 1};
+  record.chaos = starve::AppliedChaos{};
+  record.chaos->seed = 7;
+  record.wrapper_pid = 42;
+  return absl::StrCat(R"(exec ${PAGER:-/usr/bin/less} "$0" || exit 1
 Executing tests from //t:timeout_test
 -----------------------------------------------------------------------------
-flaky-starve: applied {"profile":"chaos:7","cpus":[0,1],"hogs":0,"hog_cpus":[],"cgroup":null,"chaos":{"seed":7,"p":20,"min_ms":1,"max_ms":20,"cap":10},"env":[],"wrapper_pid":42,"not_applied":[]}
-[==========] Running 2 tests from 1 test suite.
+)",
+                      starve::kRecordTag, record.ToJson(), "\n",
+                      R"([==========] Running 2 tests from 1 test suite.
 [----------] 2 tests from TimeoutTest
 [ RUN      ] TimeoutTest.Quick
 [       OK ] TimeoutTest.Quick (0 ms)
 [ RUN      ] TimeoutTest.Hangs
 -- Test timed out at 2026-11-27 17:42:43 UTC --
-)";
+)");
+}
 
 constexpr char kRepeatLog[] = R"(Executing tests from //t:a_test
 Repeating all tests (iteration 1) . . .
@@ -174,7 +187,7 @@ TEST(AssembleTrials, TimeoutUsesTheLogToBlameTheRunningCaseAndKeepsTheRecord) {
   std::vector<Trial> trials = AssembleTrials(
       BepRun("TIMEOUT"),
       {.test_xml = std::string(kTimeoutFallbackXml),
-       .test_log = std::string(kTimeoutLog)},
+       .test_log = TimeoutLog()},
       Context());
   ASSERT_THAT(trials, SizeIs(2));
   EXPECT_EQ(trials[0].test_case, "TimeoutTest.Quick");
