@@ -21,14 +21,16 @@
 #include <map>
 #include <mutex>
 #include <memory>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "flaky/base/status_macros.h"
@@ -193,13 +195,34 @@ absl::StatusOr<json> Query(const ServerProcess& prometheus, const std::string& q
   return body["data"]["result"];
 }
 
+// Word characters before position `end` of `text` (a label or variable
+// name ends there).
+std::string WordBefore(absl::string_view text, size_t end) {
+  size_t begin = end;
+  while (begin > 0 && (absl::ascii_isalnum(text[begin - 1]) || text[begin - 1] == '_')) {
+    --begin;
+  }
+  return std::string(text.substr(begin, end - begin));
+}
+
+// Word characters from position `begin` of `text`.
+std::string WordAt(absl::string_view text, size_t begin) {
+  size_t end = begin;
+  while (end < text.size() && (absl::ascii_isalnum(text[end]) || text[end] == '_')) ++end;
+  return std::string(text.substr(begin, end - begin));
+}
+
 // Labels a legend format names: "{{target}} {{profile}}" -> target, profile.
+// (Plain scanning: GCC 12 warns inside <regex> under -O1, which -Werror and
+// --config=asan turn into a build failure.)
 std::set<std::string> LegendLabels(const std::string& legend) {
   std::set<std::string> labels;
-  static const std::regex kPlaceholder(R"(\{\{\s*(\w+)\s*\}\})");
-  for (auto it = std::sregex_iterator(legend.begin(), legend.end(), kPlaceholder);
-       it != std::sregex_iterator(); ++it) {
-    labels.insert((*it)[1]);
+  for (size_t open = legend.find("{{"); open != std::string::npos;
+       open = legend.find("{{", open + 2)) {
+    const size_t close = legend.find("}}", open);
+    if (close == std::string::npos) break;
+    labels.insert(std::string(
+        absl::StripAsciiWhitespace(legend.substr(open + 2, close - open - 2))));
   }
   return labels;
 }
@@ -207,10 +230,10 @@ std::set<std::string> LegendLabels(const std::string& legend) {
 // Exact matchers on a variable: target="$baseline" -> {target: baseline}.
 std::map<std::string, std::string> ExactVariableMatchers(const std::string& query) {
   std::map<std::string, std::string> out;
-  static const std::regex kMatcher(R"re((\w+)="\$(\w+)")re");
-  for (auto it = std::sregex_iterator(query.begin(), query.end(), kMatcher);
-       it != std::sregex_iterator(); ++it) {
-    out[(*it)[1]] = (*it)[2];
+  for (size_t at = query.find("=\"$"); at != std::string::npos;
+       at = query.find("=\"$", at + 3)) {
+    if (at > 0 && (query[at - 1] == '~' || query[at - 1] == '!')) continue;
+    out[WordBefore(query, at)] = WordAt(query, at + 3);
   }
   return out;
 }
@@ -458,14 +481,18 @@ TEST_F(DashboardIntegrationTest, EveryPanelQueryAndRuleReturnsLabelledData) {
   EXPECT_GE(queries, 11);
 
   // Template variables: label_values(SELECTOR, LABEL) through the label API.
-  static const std::regex kLabelValues(R"(label_values\((.*),\s*(\w+)\)$)");
   for (const json& variable : dashboard_["templating"]["list"]) {
     if (variable["type"] != "query") continue;
     const std::string definition = variable["definition"];
-    std::smatch match;
-    ASSERT_TRUE(std::regex_match(definition, match, kLabelValues)) << definition;
-    const std::string url = absl::StrCat(prometheus_->url(), "/api/v1/label/", match[2].str(),
-                                         "/values?match[]=", UrlEncode(Substitute(match[1])));
+    const size_t comma = definition.rfind(',');
+    ASSERT_TRUE(absl::StartsWith(definition, "label_values(") &&
+                absl::EndsWith(definition, ")") && comma != std::string::npos)
+        << definition;
+    const std::string selector = definition.substr(13, comma - 13);
+    const std::string label = std::string(absl::StripAsciiWhitespace(
+        definition.substr(comma + 1, definition.size() - comma - 2)));
+    const std::string url = absl::StrCat(prometheus_->url(), "/api/v1/label/", label,
+                                         "/values?match[]=", UrlEncode(Substitute(selector)));
     auto response = HttpGet(url);
     ASSERT_THAT(response, IsOk());
     const json values = json::parse(response->body)["data"];
