@@ -1,5 +1,6 @@
 #include "flaky/report/report.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -54,6 +55,20 @@ std::string ProfilesOf(const std::vector<results::CaseSummary>& rows,
 absl::StatusOr<Report> MakeReport(std::string title,
                                   std::vector<results::CaseSummary> rows,
                                   HuntMetadata metadata) {
+  // Targets in order of first appearance, and within a target the baseline
+  // profile first: the store returns rows sorted by name ("chaos:7" before
+  // "none"), but a reader compares every profile against `none`.
+  std::map<std::string, size_t> target_rank;
+  for (const results::CaseSummary& row : rows) {
+    target_rank.try_emplace(row.target, target_rank.size());
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const results::CaseSummary& a, const results::CaseSummary& b) {
+                     const size_t ra = target_rank[a.target];
+                     const size_t rb = target_rank[b.target];
+                     if (ra != rb) return ra < rb;
+                     return a.profile == kBaselineProfile && b.profile != kBaselineProfile;
+                   });
   Report report;
   FLAKY_ASSIGN_OR_RETURN(report.verdicts, stats::JudgeTargets(rows, metadata.gate));
   report.title = std::move(title);

@@ -82,7 +82,8 @@ struct Report {
 };
 
 // MakeReport fills a Report and judges every (target, profile) with
-// stats::JudgeTargets under metadata.gate.
+// stats::JudgeTargets under metadata.gate. Rows keep their order except
+// that within each target the `none` rows come first (stable).
 // Errors: InvalidArgument for bad gate options or inconsistent rows (the
 // message names the row).
 absl::StatusOr<Report> MakeReport(std::string title,

@@ -30,6 +30,27 @@ TEST(MakeReport, JudgesEveryTargetAndProfile) {
   EXPECT_EQ(OverallVerdict(report), stats::Verdict::kFlaky);
 }
 
+TEST(MakeReport, PutsTheBaselineProfileFirstWithinEachTarget) {
+  // The store's order: targets and profiles sorted by name.
+  std::vector<results::CaseSummary> rows(5);
+  const char* keys[][2] = {{"//t:a", "chaos:7"}, {"//t:a", "none"}, {"//t:b", "cgroup:20"},
+                           {"//t:b", "hogs:2"}, {"//t:b", "none"}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].target = keys[i][0];
+    rows[i].profile = keys[i][1];
+    rows[i].trials = 10;
+  }
+  absl::StatusOr<Report> report = MakeReport("t", rows, HuntMetadata{});
+  ASSERT_THAT(report, IsOk());
+  std::vector<std::string> order;
+  for (const results::CaseSummary& row : report->rows) {
+    order.push_back(row.target + " " + row.profile);
+  }
+  EXPECT_THAT(order, ::testing::ElementsAre("//t:a none", "//t:a chaos:7", "//t:b none",
+                                            "//t:b cgroup:20", "//t:b hogs:2"));
+  EXPECT_EQ(report->verdicts[0].profile, "none");
+}
+
 TEST(MakeReport, RejectsBadGateOptions) {
   HuntMetadata metadata;
   metadata.gate.max_rate = 2;
