@@ -43,7 +43,7 @@ std::string FormatTimes(double value, PercentRounding rounding) {
 }
 
 double LogChoose(int64_t n, int64_t k) {
-  return std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0);
+  return LogGamma(n + 1.0) - LogGamma(k + 1.0) - LogGamma(n - k + 1.0);
 }
 
 double FisherLower(int64_t k0, int64_t n0, int64_t k1, int64_t n1) {

@@ -1,5 +1,7 @@
 #include "flaky/stats/special_functions.h"
 
+#include <math.h>  // lgamma_r
+
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -47,6 +49,15 @@ double BetaContinuedFraction(double a, double b, double x) {
   return kNaN;
 }
 
+}  // namespace
+
+double LogGamma(double x) {
+  int sign = 0;
+  return ::lgamma_r(x, &sign);
+}
+
+namespace {
+
 // lgamma(x) - ((x - 1/2) log x - x + log(2 pi) / 2), Stirling's series;
 // accurate to ~1e-17 for x >= 10.
 double StirlingCorrection(double x) {
@@ -62,11 +73,11 @@ double StirlingCorrection(double x) {
 // Stirling forms analytically instead, which leaves only terms of size a.
 double LogBeta(double a, double b) {
   if (a > b) std::swap(a, b);
-  if (b < 10.0) return std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b);
+  if (b < 10.0) return LogGamma(a) + LogGamma(b) - LogGamma(a + b);
   const double log_gamma_b_minus_log_gamma_ab =
       -(b - 0.5) * std::log1p(a / b) - a * std::log(a + b) + a +
       StirlingCorrection(b) - StirlingCorrection(a + b);
-  return std::lgamma(a) + log_gamma_b_minus_log_gamma_ab;
+  return LogGamma(a) + log_gamma_b_minus_log_gamma_ab;
 }
 
 // log(x^a y^b / (a B(a, b))) with y = 1 - x, the prefactor of the continued

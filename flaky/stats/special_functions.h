@@ -22,6 +22,11 @@ namespace flaky::stats {
 // continued fraction does not converge.
 double RegularizedIncompleteBeta(double a, double b, double x);
 
+// LogGamma is log|Gamma(x)|. Unlike std::lgamma, which stores the sign in
+// the global `signgam` (a data race when reports are computed on several
+// threads), it touches no shared state: thread-safe.
+double LogGamma(double x);
+
 // InverseRegularizedIncompleteBeta returns the x in [0, 1] with
 // I_x(a, b) = p, for a > 0, b > 0 and 0 <= p <= 1 (p = 0 gives 0, p = 1
 // gives 1). Relative error about 1e-12. NaN outside the domain.
