@@ -13,7 +13,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
 #include "flaky/base/status_macros.h"
 
@@ -315,6 +317,25 @@ std::string Profile::ToString() const {
     parts.push_back(absl::StrCat("env:", name, "=", value));
   }
   return absl::StrJoin(parts, "+");
+}
+
+std::vector<std::string> SplitProfileList(absl::string_view text) {
+  std::vector<std::string> profiles;
+  for (absl::string_view piece : absl::StrSplit(text, ',')) {
+    piece = absl::StripAsciiWhitespace(piece);
+    if (piece.empty()) continue;
+    bool starts_profile = piece == "none" || absl::StartsWith(piece, "none+");
+    for (absl::string_view kind :
+         {"taskset:", "cgroup:", "hogs:", "chaos:", "env:"}) {
+      starts_profile = starts_profile || absl::StartsWith(piece, kind);
+    }
+    if (starts_profile || profiles.empty()) {
+      profiles.emplace_back(piece);
+    } else {
+      absl::StrAppend(&profiles.back(), ",", piece);
+    }
+  }
+  return profiles;
 }
 
 }  // namespace flaky::starve

@@ -115,6 +115,15 @@ struct Profile {
 // `cgroup:abc: "abc" is not a percentage in 1..100`.
 absl::StatusOr<Profile> ParseProfile(absl::string_view text);
 
+// SplitProfileList splits a comma-separated list of profiles, as a user
+// writes it in `flaky hunt --profiles=none,taskset:0,1+hogs:2,chaos:7,p=50`.
+// Commas also occur inside one profile (CPU lists, chaos options), so a new
+// profile starts only at a piece that begins with a kind ("none", or
+// "taskset:", "cgroup:", "hogs:", "chaos:", "env:"); any other piece
+// continues the profile before it. Empty pieces are dropped. The pieces are
+// not validated: ParseProfile each one.
+std::vector<std::string> SplitProfileList(absl::string_view text);
+
 // FormatCpuList renders ascending CPUs as ranges: {0,1,2,5} -> "0-2,5".
 std::string FormatCpuList(const std::vector<int>& cpus);
 

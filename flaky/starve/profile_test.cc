@@ -206,5 +206,16 @@ TEST(CpuList, FormatsRanges) {
   EXPECT_THAT(*cpus, ElementsAre(0, 1, 2, 5, 7, 8));
 }
 
+TEST(SplitProfileList, KeepsCommasInsideAProfile) {
+  EXPECT_THAT(SplitProfileList("none,taskset:0,1+hogs:2,chaos:7,p=50,ms=5-20"),
+              ::testing::ElementsAre("none", "taskset:0,1+hogs:2",
+                                     "chaos:7,p=50,ms=5-20"));
+  EXPECT_THAT(SplitProfileList("cgroup:20, env:A=1,,none"),
+              ::testing::ElementsAre("cgroup:20", "env:A=1", "none"));
+  EXPECT_THAT(SplitProfileList(""), ::testing::IsEmpty());
+  // Garbage stays one piece for ParseProfile to reject with its message.
+  EXPECT_THAT(SplitProfileList("bogus,1"), ::testing::ElementsAre("bogus,1"));
+}
+
 }  // namespace
 }  // namespace flaky::starve
