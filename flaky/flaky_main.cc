@@ -8,12 +8,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <optional>
+#include <thread>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <algorithm>
+#include <chrono>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -25,7 +31,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "flaky/base/status_macros.h"
 #include "flaky/cli/hunt_summary.h"
+#include "flaky/metrics/assess.h"
+#include "flaky/metrics/exporter.h"
+#include "flaky/results/store.h"
+#include "flaky/starve/profile.h"
+#include "flaky/stats/gate.h"
+#include "flaky/stats/plan.h"
 #include "flaky/report/commands.h"
 #include "flaky/report/report.h"
 #include "flaky/cli/stop_signals.h"
@@ -85,6 +98,25 @@ ABSL_FLAG(double, max_rate, 0.001,
           "the report's verdicts: the flake rate a test must be below, at "
           "--confidence, to be CLEAN");
 ABSL_FLAG(double, confidence, 0.95, "the report's confidence level");
+ABSL_FLAG(std::string, metrics_address, "",
+          "hunt: serve live metrics at HOST:PORT while it runs (\"\" = off); "
+          "serve: the address of /metrics (default 127.0.0.1:9477; "
+          "0.0.0.0 only if you mean it)");
+ABSL_FLAG(std::string, pushgateway, "",
+          "push metrics to this Prometheus Pushgateway URL during and at the "
+          "end of a hunt, grouped by job, instance (host) and commit");
+ABSL_FLAG(absl::Duration, push_interval, absl::Seconds(30),
+          "time between pushes to --pushgateway during a long hunt");
+ABSL_FLAG(std::string, textfile, "",
+          "write the hunt's metrics to this node_exporter textfile "
+          "(atomically) at the end");
+ABSL_FLAG(std::string, baseline, "",
+          "verify: the target the fix is measured against (the original)");
+ABSL_FLAG(std::string, candidate, "",
+          "verify: the target with the fix; both run in the same Bazel "
+          "invocations, so machine noise hits both alike");
+ABSL_FLAG(int, allowed_failures, 0,
+          "plan: failures the claim may include (0: the zero-failure claim)");
 ABSL_FLAG(absl::Duration, stop_grace, absl::Seconds(30),
           "on Ctrl-C/SIGTERM, how long Bazel may take to stop before it "
           "is killed");
@@ -145,15 +177,17 @@ std::vector<std::string> WrapperCandidates() {
   return candidates;
 }
 
-absl::Status Hunt(const flaky::cli::Invocation& invocation,
-                  const std::string& command_line) {
+// HuntOptionsFromFlags fills the runner's options from the flags; `targets`
+// are the tests to hunt.
+flaky::runner::HuntOptions HuntOptionsFromFlags(
+    const std::vector<std::string>& targets,
+    const flaky::cli::Invocation& invocation, const std::string& command_line) {
   namespace runner = flaky::runner;
   runner::HuntOptions options;
-  options.targets = invocation.args;
-  options.profiles.clear();
-  for (const std::string& profile : absl::GetFlag(FLAGS_profiles)) {
-    if (!profile.empty()) options.profiles.push_back(profile);
-  }
+  options.targets = targets;
+  // absl cut the list at every comma; profiles have commas of their own.
+  options.profiles = flaky::starve::SplitProfileList(
+      absl::StrJoin(absl::GetFlag(FLAGS_profiles), ","));
   options.runs = absl::GetFlag(FLAGS_runs);
   options.budget = absl::GetFlag(FLAGS_budget);
   options.until_decided = absl::GetFlag(FLAGS_until_decided);
@@ -192,11 +226,6 @@ absl::Status Hunt(const flaky::cli::Invocation& invocation,
                                  .alpha = 0.05,
                                  .beta = 0.05};
   if (options.until_decided) {
-    absl::Status valid = flaky::stats::ValidateSprtOptions(sprt);
-    if (!valid.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad --sprt_p0/--sprt_p1: ", valid.message()));
-    }
     options.decide = [sprt](const flaky::results::CaseSummary& summary) {
       absl::StatusOr<flaky::stats::SprtResult> result =
           flaky::stats::EvaluateSprt(sprt, summary.failures, summary.trials);
@@ -204,33 +233,132 @@ absl::Status Hunt(const flaky::cli::Invocation& invocation,
              result->decision != flaky::stats::SprtDecision::kContinue;
     };
   }
+  return options;
+}
+
+// GateOptionsFromFlags: the verdict rule of reports and gates.
+flaky::stats::GateOptions GateOptionsFromFlags() {
+  flaky::stats::GateOptions gate;
+  gate.max_rate = absl::GetFlag(FLAGS_max_rate);
+  gate.confidence = absl::GetFlag(FLAGS_confidence);
+  return gate;
+}
+
+// UserPath resolves a path the user typed against where they typed it.
+std::string UserPath(const std::string& path) {
+  if (path.empty() || absl::StartsWith(path, "/")) return path;
+  return UserDirectory() + "/" + path;
+}
+
+// StoreSnapshot reads the store's summaries (of one hunt, or all when
+// `hunt_id` is empty) and assesses them, for the metric outputs. It opens
+// its own connection on first use: the store is one connection per thread,
+// and the callers run this on a server or pusher thread.
+flaky::metrics::SnapshotSource StoreSnapshot(const std::string& store_path,
+                                             const std::string& hunt_id) {
+  auto store = std::make_shared<std::unique_ptr<flaky::results::Store>>();
+  const flaky::stats::GateOptions gate = GateOptionsFromFlags();
+  return [store, store_path, hunt_id,
+          gate]() -> absl::StatusOr<flaky::metrics::Snapshot> {
+    if (*store == nullptr) {
+      FLAKY_ASSIGN_OR_RETURN(*store, flaky::results::Store::Open(store_path));
+    }
+    flaky::results::Filter filter;
+    if (!hunt_id.empty()) filter.hunt_ids = {hunt_id};
+    flaky::metrics::Snapshot snapshot;
+    FLAKY_ASSIGN_OR_RETURN(snapshot.summaries, (*store)->Summarize(filter));
+    FLAKY_ASSIGN_OR_RETURN(snapshot.assessments,
+                           flaky::metrics::Assess(snapshot.summaries, gate));
+    return snapshot;
+  };
+}
+
+// HuntRun is a finished hunt and its report (when there was one to make).
+struct HuntRun {
+  flaky::runner::HuntResult result;
+  absl::StatusOr<flaky::report::ReportRun> report =
+      absl::FailedPreconditionError("no trials");
+};
+
+// HuntAndReport runs a hunt of `targets` with the metric outputs the flags
+// ask for, then judges it and prints the report (the plain table when there
+// is nothing to judge). `fixes` are ORIGINAL=FIXED pairs to verify.
+absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
+                                      const std::vector<std::string>& fixes,
+                                      const flaky::cli::Invocation& invocation,
+                                      const std::string& command_line) {
+  namespace runner = flaky::runner;
+  runner::HuntOptions options =
+      HuntOptionsFromFlags(targets, invocation, command_line);
+  if (options.until_decided) {
+    const flaky::stats::SprtOptions sprt{.p0 = absl::GetFlag(FLAGS_sprt_p0),
+                                         .p1 = absl::GetFlag(FLAGS_sprt_p1),
+                                         .alpha = 0.05,
+                                         .beta = 0.05};
+    if (absl::Status valid = flaky::stats::ValidateSprtOptions(sprt);
+        !valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad --sprt_p0/--sprt_p1: ", valid.message()));
+    }
+  }
+  if (absl::Status valid =
+          flaky::stats::ValidateGateOptions(GateOptionsFromFlags());
+      !valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad --max_rate/--confidence: ", valid.message()));
+  }
+
+  // Metric outputs start before the first run, so a bad address or URL
+  // fails the hunt before it costs anything.
+  std::unique_ptr<flaky::metrics::HuntExporter> exporter;
+  flaky::metrics::ExportOptions exports;
+  exports.listen_address = absl::GetFlag(FLAGS_metrics_address);
+  exports.pushgateway_url = absl::GetFlag(FLAGS_pushgateway);
+  exports.push_interval = absl::GetFlag(FLAGS_push_interval);
+  exports.textfile_path = UserPath(absl::GetFlag(FLAGS_textfile));
+  if (!exports.listen_address.empty() || !exports.pushgateway_url.empty() ||
+      !exports.textfile_path.empty()) {
+    exports.instance = options.host;
+    exports.snapshot = StoreSnapshot(options.store_path, options.hunt_id);
+    FLAKY_ASSIGN_OR_RETURN(exporter,
+                           flaky::metrics::HuntExporter::Start(exports));
+    if (exporter->endpoint() != nullptr) {
+      std::cerr << "flaky: live metrics at " << exporter->endpoint()->url()
+                << "\n";
+    }
+  }
 
   std::atomic<bool> stop{false};
-  if (absl::Status installed = flaky::cli::InstallStopSignals(&stop);
-      !installed.ok()) {
-    return installed;
-  }
+  FLAKY_RETURN_IF_ERROR(flaky::cli::InstallStopSignals(&stop));
   runner::PosixLauncher launcher;
   runner::RealClock clock;
-  absl::StatusOr<runner::HuntResult> result = runner::RunHunt(
-      options, {.launcher = &launcher,
-                .clock = &clock,
-                .out = &std::cerr,
-                .tty = isatty(STDERR_FILENO) == 1,
-                .stop = &stop});
-  if (!result.ok()) return result.status();
+  HuntRun run;
+  FLAKY_ASSIGN_OR_RETURN(
+      run.result, runner::RunHunt(options, {.launcher = &launcher,
+                                            .clock = &clock,
+                                            .out = &std::cerr,
+                                            .tty = isatty(STDERR_FILENO) == 1,
+                                            .stop = &stop}));
+  const runner::HuntResult& result = run.result;
+  if (exporter != nullptr) {
+    // The snapshot source refreshes from the store; a failed push or
+    // textfile is reported but does not discard the hunt.
+    if (absl::Status finished = exporter->Finish({}, {}); !finished.ok()) {
+      std::cerr << "flaky: metrics: " << finished.message() << "\n";
+    }
+  }
+
   // The report judges every case and, for --fixes, compares original and
   // fixed; the plain table stands in when there is nothing to judge.
   flaky::report::ReportRequest request;
-  request.title = absl::StrCat("flaky hunt ", absl::StrJoin(result->targets, " "));
-  request.summaries = result->summaries;
-  request.metadata.mode = result->mode;
-  request.metadata.commit = result->commit;
+  request.title = absl::StrCat("flaky hunt ", absl::StrJoin(result.targets, " "));
+  request.summaries = result.summaries;
+  request.metadata.mode = result.mode;
+  request.metadata.commit = result.commit;
   request.metadata.host = options.host;
   request.metadata.date = absl::Now();
-  request.metadata.gate.max_rate = absl::GetFlag(FLAGS_max_rate);
-  request.metadata.gate.confidence = absl::GetFlag(FLAGS_confidence);
-  for (const std::string& pair : absl::GetFlag(FLAGS_fixes)) {
+  request.metadata.gate = GateOptionsFromFlags();
+  for (const std::string& pair : fixes) {
     std::vector<std::string> sides = absl::StrSplit(pair, '=');
     if (sides.size() != 2 || sides[0].empty() || sides[1].empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -244,35 +372,190 @@ absl::Status Hunt(const flaky::cli::Invocation& invocation,
       request.fixes.push_back(fix);
     }
   }
-  request.report_dir = absl::GetFlag(FLAGS_report_dir);
-  if (!request.report_dir.empty() && !absl::StartsWith(request.report_dir, "/")) {
-    request.report_dir = UserDirectory() + "/" + request.report_dir;
-  }
-  std::string summary = flaky::cli::FormatHuntSummary(*result);
-  absl::StatusOr<flaky::report::ReportRun> report =
-      result->summaries.empty() ? absl::FailedPreconditionError("no trials")
-                                : flaky::report::RunReport(request);
-  if (report.ok()) {
+  request.report_dir = UserPath(absl::GetFlag(FLAGS_report_dir));
+  std::string summary = flaky::cli::FormatHuntSummary(result);
+  if (!result.summaries.empty()) run.report = flaky::report::RunReport(request);
+  if (run.report.ok()) {
     // The hunt's own first line (counts, mode, store), then the report.
-    std::cout << summary.substr(0, summary.find('\n') + 1) << report->terminal;
-    if (report->files) {
-      std::cout << "flaky: report written to " << report->files->markdown
+    std::cout << summary.substr(0, summary.find('\n') + 1)
+              << run.report->terminal;
+    if (run.report->files) {
+      std::cout << "flaky: report written to " << run.report->files->markdown
                 << "\n";
     }
   } else {
     std::cout << summary;
-    if (!result->summaries.empty()) {
-      std::cerr << "flaky hunt: no report: " << report.status().message()
+    if (!result.summaries.empty()) {
+      std::cerr << "flaky hunt: no report: " << run.report.status().message()
                 << "\n";
     }
   }
   std::cout << std::flush;
-  if (result->status == "interrupted") {
+  if (result.status == "interrupted") {
     return absl::CancelledError(absl::StrCat(
-        "interrupted: ", result->trials, " trials of ", result->runs,
-        " completed runs are in ", result->store_path));
+        "interrupted: ", result.trials, " trials of ", result.runs,
+        " completed runs are in ", result.store_path));
   }
-  return absl::OkStatus();
+  return run;
+}
+
+absl::StatusOr<int> Hunt(const flaky::cli::Invocation& invocation,
+                         const std::string& command_line) {
+  FLAKY_ASSIGN_OR_RETURN(
+      HuntRun run, HuntAndReport(invocation.args, absl::GetFlag(FLAGS_fixes),
+                                 invocation, command_line));
+  return 0;
+}
+
+// Gate: hunt, then exit with the verdict (0 clean, 1 flaky, 2 inconclusive).
+absl::StatusOr<int> Gate(const flaky::cli::Invocation& invocation,
+                         const std::string& command_line) {
+  if (invocation.args.empty()) {
+    return absl::InvalidArgumentError(
+        "no targets: `flaky gate //pkg:test ... --max_rate=0.001`");
+  }
+  FLAKY_ASSIGN_OR_RETURN(
+      HuntRun run, HuntAndReport(invocation.args, absl::GetFlag(FLAGS_fixes),
+                                 invocation, command_line));
+  if (!run.report.ok()) return run.report.status();
+  return run.report->gate_exit_code;
+}
+
+// Verify: baseline and candidate hunted together, then Fisher's test per
+// profile (0: the candidate is significantly better everywhere, 2: not yet).
+absl::StatusOr<int> Verify(const flaky::cli::Invocation& invocation,
+                           const std::string& command_line) {
+  const std::string baseline = absl::GetFlag(FLAGS_baseline);
+  const std::string candidate = absl::GetFlag(FLAGS_candidate);
+  if (baseline.empty() || candidate.empty() || !invocation.args.empty()) {
+    return absl::InvalidArgumentError(
+        "usage: flaky verify --baseline=//pkg:original "
+        "--candidate=//pkg:fixed [--profiles=...] [--runs=N]");
+  }
+  FLAKY_ASSIGN_OR_RETURN(
+      HuntRun run,
+      HuntAndReport({baseline, candidate},
+                    {absl::StrCat(baseline, "=", candidate)}, invocation,
+                    command_line));
+  flaky::report::VerifyRequest request;
+  request.baseline_target = baseline;
+  request.candidate_target = candidate;
+  request.alpha = 1.0 - absl::GetFlag(FLAGS_confidence);
+  FLAKY_ASSIGN_OR_RETURN(
+      flaky::report::VerifyRun verify,
+      flaky::report::RunVerify(run.result.summaries, request));
+  std::cout << verify.text << std::flush;
+  return verify.exit_code;
+}
+
+// Plan: how many runs a claim or a detection takes.
+absl::StatusOr<int> Plan(const flaky::cli::Invocation& invocation) {
+  if (!invocation.args.empty()) {
+    return absl::InvalidArgumentError(
+        "usage: flaky plan [--max_rate=0.001] [--confidence=0.95] "
+        "[--allowed_failures=0]");
+  }
+  flaky::stats::PlanOptions options;
+  options.rate = absl::GetFlag(FLAGS_max_rate);
+  options.confidence = absl::GetFlag(FLAGS_confidence);
+  options.allowed_failures = absl::GetFlag(FLAGS_allowed_failures);
+  options.sprt = flaky::stats::SprtOptions{.p0 = absl::GetFlag(FLAGS_sprt_p0),
+                                           .p1 = absl::GetFlag(FLAGS_sprt_p1),
+                                           .alpha = 0.05,
+                                           .beta = 0.05};
+  FLAKY_ASSIGN_OR_RETURN(flaky::stats::Plan plan,
+                         flaky::stats::MakePlan(options));
+  std::cout << flaky::stats::DescribePlan(plan) << std::flush;
+  return 0;
+}
+
+std::string StorePathFromFlags() {
+  const std::string store = absl::GetFlag(FLAGS_store);
+  if (!store.empty()) return UserPath(store);
+  const std::string workspace = FindWorkspace();
+  return workspace.empty() ? UserPath("flaky.db") : workspace + "/flaky.db";
+}
+
+// Report: the report of stored trials, without running anything.
+absl::StatusOr<int> Report(const flaky::cli::Invocation& invocation) {
+  const std::string store_path = StorePathFromFlags();
+  if (access(store_path.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "no store at ", store_path, ": run `flaky hunt` first or pass --store"));
+  }
+  FLAKY_ASSIGN_OR_RETURN(std::unique_ptr<flaky::results::Store> store,
+                         flaky::results::Store::Open(store_path));
+  flaky::results::Filter filter;
+  if (!absl::GetFlag(FLAGS_hunt_id).empty()) {
+    filter.hunt_ids = {absl::GetFlag(FLAGS_hunt_id)};
+  }
+  filter.targets = invocation.args;
+  flaky::report::ReportRequest request;
+  FLAKY_ASSIGN_OR_RETURN(request.summaries, store->Summarize(filter));
+  request.title = absl::StrCat("flaky report ", store_path);
+  request.metadata.host = Hostname();
+  request.metadata.date = absl::Now();
+  request.metadata.gate = GateOptionsFromFlags();
+  if (!request.summaries.empty()) request.metadata.mode = request.summaries[0].mode;
+  for (const std::string& pair : absl::GetFlag(FLAGS_fixes)) {
+    std::vector<std::string> sides = absl::StrSplit(pair, '=');
+    if (sides.size() != 2 || sides[0].empty() || sides[1].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--fixes entry '", pair, "' is not ORIGINAL=FIXED"));
+    }
+    std::vector<std::string> profiles;
+    for (const flaky::results::CaseSummary& row : request.summaries) {
+      if (row.target == sides[1] &&
+          std::find(profiles.begin(), profiles.end(), row.profile) ==
+              profiles.end()) {
+        profiles.push_back(row.profile);
+      }
+    }
+    for (const std::string& profile : profiles) {
+      flaky::report::FixRequest fix;
+      fix.baseline_target = sides[0];
+      fix.candidate_target = sides[1];
+      fix.profile = profile;
+      request.fixes.push_back(fix);
+    }
+  }
+  request.report_dir = UserPath(absl::GetFlag(FLAGS_report_dir));
+  FLAKY_ASSIGN_OR_RETURN(flaky::report::ReportRun run,
+                         flaky::report::RunReport(request));
+  std::cout << run.terminal;
+  if (run.files) {
+    std::cout << "flaky: report written to " << run.files->markdown << "\n";
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
+// Serve: /metrics computed from the store at every scrape, until Ctrl-C.
+absl::StatusOr<int> Serve(const flaky::cli::Invocation& invocation) {
+  if (!invocation.args.empty()) {
+    return absl::InvalidArgumentError(
+        "usage: flaky serve [--store=flaky.db] [--metrics_address=HOST:PORT]");
+  }
+  const std::string store_path = StorePathFromFlags();
+  if (access(store_path.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "no store at ", store_path, ": run `flaky hunt` first or pass --store"));
+  }
+  std::string address = absl::GetFlag(FLAGS_metrics_address);
+  if (address.empty()) address = std::string(flaky::metrics::kDefaultMetricsAddress);
+  std::atomic<bool> stop{false};
+  FLAKY_RETURN_IF_ERROR(flaky::cli::InstallStopSignals(&stop));
+  FLAKY_ASSIGN_OR_RETURN(
+      std::unique_ptr<flaky::metrics::StoreServer> server,
+      flaky::metrics::StoreServer::Start(
+          address, flaky::metrics::MetricsOptions{},
+          StoreSnapshot(store_path, absl::GetFlag(FLAGS_hunt_id))));
+  std::cout << "flaky serve: metrics of " << store_path << " at "
+            << server->url() << " (Ctrl-C stops)" << std::endl;
+  while (!stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return 0;
 }
 
 }  // namespace
@@ -288,7 +571,34 @@ int main(int argc, char** argv) {
        "trial in the store",
        [&command_line](const flaky::cli::Invocation& invocation) {
          return Hunt(invocation, command_line);
-       }},
+       },
+       std::nullopt},
+      {"gate", "TARGETS... [--max_rate=R --confidence=C] [hunt flags] [-- BAZEL_FLAGS]",
+       "hunt, then exit 0 when every target is CLEAN, 1 when one is FLAKY, "
+       "2 when undecided within the budget, 3 on usage or environment errors",
+       [&command_line](const flaky::cli::Invocation& invocation) {
+         return Gate(invocation, command_line);
+       },
+       flaky::stats::kGateExitUsage},
+      {"verify", "--baseline=ORIGINAL --candidate=FIXED [hunt flags]",
+       "hunt both, interleaved, and test whether the candidate's flake rate "
+       "is lower (exit 0) or not yet shown to be (exit 2)",
+       [&command_line](const flaky::cli::Invocation& invocation) {
+         return Verify(invocation, command_line);
+       },
+       flaky::stats::kGateExitUsage},
+      {"plan", "[--max_rate=R] [--confidence=C] [--allowed_failures=K]",
+       "runs needed to claim a rate below R, and to see a failure at R",
+       [](const flaky::cli::Invocation& invocation) { return Plan(invocation); },
+       std::nullopt},
+      {"report", "[TARGETS...] [--store=PATH] [--hunt_id=ID] [--report_dir=DIR]",
+       "the report of stored trials, without running anything",
+       [](const flaky::cli::Invocation& invocation) { return Report(invocation); },
+       std::nullopt},
+      {"serve", "[--store=PATH] [--metrics_address=127.0.0.1:9477]",
+       "serve the store's flake metrics to Prometheus at /metrics",
+       [](const flaky::cli::Invocation& invocation) { return Serve(invocation); },
+       std::nullopt},
   };
   absl::SetProgramUsageMessage(flaky::cli::UsageText("flaky", commands));
 
@@ -321,9 +631,11 @@ int main(int argc, char** argv) {
     invocation.args.push_back(positional[i]);
   }
   invocation.passthrough = split.passthrough;
-  absl::Status status = command->run(invocation);
-  if (status.ok()) return 0;
+  absl::StatusOr<int> exit_code = command->run(invocation);
+  if (exit_code.ok()) return *exit_code;
+  const absl::Status& status = exit_code.status();
   std::cerr << "flaky " << command->name << ": " << status.message() << "\n";
+  if (command->error_exit_code.has_value()) return *command->error_exit_code;
   if (absl::IsCancelled(status)) return 130;
   if (absl::IsInvalidArgument(status)) return 2;
   return 1;

@@ -11,10 +11,12 @@
 #define FLAKY_CLI_SUBCOMMANDS_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace flaky::cli {
@@ -31,7 +33,12 @@ struct Subcommand {
   std::string usage;    // arguments, e.g. "TARGETS... [-- BAZEL_FLAGS]"
   std::string summary;  // one line for `flaky --help`
   // run returns the process exit code; errors are reported by main.
-  std::function<absl::Status(const Invocation&)> run;
+  std::function<absl::StatusOr<int>(const Invocation&)> run;
+  // error_exit_code, when set, is the exit code of every error of this
+  // command (`flaky gate` promises 3 for usage and environment errors, so
+  // a merge gate can tell them from a verdict); otherwise main maps
+  // Cancelled to 130, InvalidArgument to 2 and the rest to 1.
+  std::optional<int> error_exit_code;
 };
 
 // FindSubcommand returns the row named `name`, or nullptr.

@@ -44,8 +44,8 @@ TEST(SplitAtDoubleDash, PassesEverythingAfterTheFirstDashDashThrough) {
 
 TEST(FindSubcommand, FindsRowsByName) {
   std::vector<Subcommand> table = {
-      {"hunt", "TARGETS...", "rerun tests", nullptr},
-      {"report", "", "print a report", nullptr}};
+      {"hunt", "TARGETS...", "rerun tests", nullptr, std::nullopt},
+      {"report", "", "print a report", nullptr, std::nullopt}};
   ASSERT_NE(FindSubcommand(table, "report"), nullptr);
   EXPECT_EQ(FindSubcommand(table, "report")->summary, "print a report");
   EXPECT_EQ(FindSubcommand(table, "nope"), nullptr);
