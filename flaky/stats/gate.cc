@@ -143,6 +143,7 @@ absl::StatusOr<std::vector<TargetVerdict>> JudgeTargets(
   FLAKY_RETURN_IF_ERROR(ValidateGateOptions(options));
   std::vector<TargetVerdict> verdicts;
   std::map<std::pair<std::string, std::string>, size_t> index;
+  std::vector<bool> ran;  // per verdict: did any of its cases run?
   for (const results::CaseSummary& row : rows) {
     absl::StatusOr<Judgement> judgement = Judge(row.failures, row.trials, options);
     if (!judgement.ok()) {
@@ -160,8 +161,16 @@ absl::StatusOr<std::vector<TargetVerdict>> JudgeTargets(
       verdicts.push_back(std::move(verdict));
     }
     TargetVerdict& verdict = verdicts[it->second];
-    const bool worse = verdict.cases.empty() ||
-                       Severity(judgement->verdict) > Severity(verdict.verdict);
+    // A case that never ran (GTEST_SKIP, a filter) says nothing about the
+    // target's flakiness; it decides only when no case of the target ran,
+    // or a target with one skipped case could never pass a gate.
+    if (ran.size() < verdicts.size()) ran.resize(verdicts.size(), false);
+    const bool row_ran = row.trials > 0;
+    const bool worse =
+        verdict.cases.empty() || (row_ran && !ran[it->second]) ||
+        (row_ran == ran[it->second] &&
+         Severity(judgement->verdict) > Severity(verdict.verdict));
+    ran[it->second] = ran[it->second] || row_ran;
     if (worse) {
       verdict.verdict = judgement->verdict;
       verdict.reason = row.test_case.empty()

@@ -115,7 +115,9 @@ struct TargetVerdict {
 };
 
 // JudgeTargets groups `rows` by (target, profile) in order of first
-// appearance and judges each. Errors: InvalidArgument for bad options or a
+// appearance and judges each by its worst case. Cases that never ran
+// (trials == 0: skipped or filtered) count only when no case of the target
+// ran, which makes it INCONCLUSIVE. Errors: InvalidArgument for bad options or a
 // row with inconsistent counts (names the row).
 absl::StatusOr<std::vector<TargetVerdict>> JudgeTargets(
     const std::vector<results::CaseSummary>& rows, const GateOptions& options);

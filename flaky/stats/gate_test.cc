@@ -226,6 +226,26 @@ TEST(JudgeTargets, GroupsCasesAndTakesTheWorstVerdict) {
   EXPECT_EQ(GateExitCode(*verdicts), kGateExitFlaky);
 }
 
+TEST(JudgeTargets, CasesThatNeverRanDecideOnlyWhenNothingRan) {
+  const std::vector<results::CaseSummary> rows = {
+      Row("//t:a", "A.Skipped", "none", 0, 0),
+      Row("//t:a", "A.Runs", "none", 0, 3000),
+      Row("//t:b", "B.Skipped", "none", 0, 0),
+      Row("//t:b", "B.AlsoSkipped", "none", 0, 0),
+  };
+  absl::StatusOr<std::vector<TargetVerdict>> verdicts = JudgeTargets(rows, kOptions);
+  ASSERT_THAT(verdicts, IsOk());
+  ASSERT_EQ(verdicts->size(), 2u);
+  // A GTEST_SKIP'd case must not keep a clean target from passing.
+  EXPECT_EQ((*verdicts)[0].verdict, Verdict::kClean);
+  EXPECT_THAT((*verdicts)[0].reason, HasSubstr("A.Runs"));
+  EXPECT_EQ((*verdicts)[0].cases.size(), 2u);
+  // A target none of whose cases ran is undecided, not clean.
+  EXPECT_EQ((*verdicts)[1].verdict, Verdict::kInconclusive);
+  EXPECT_THAT((*verdicts)[1].reason, HasSubstr("no trials"));
+  EXPECT_EQ(GateExitCode(*verdicts), kGateExitInconclusive);
+}
+
 TEST(JudgeTargets, NamesTheBadRow) {
   EXPECT_THAT(JudgeTargets({Row("//t:a", "A.One", "none", 4, 3)}, kOptions),
               StatusIs(absl::StatusCode::kInvalidArgument,
