@@ -224,5 +224,50 @@ TEST(HuntE2e, HuntsInAWorkspaceThatLoadsFlakyAsAnExternalRepository) {
   EXPECT_THAT((*trials)[0].applied, HasSubstr("\"hogs\":1"));
 }
 
+// `flaky gate` exits with the verdict. The fixture's schedule is fixed, so
+// each verdict is certain: with failure probability 0 the 20 clean runs
+// bound the rate below 13.9% (< 20%): CLEAN; at 0.3 the schedule fails
+// ExpectedFailures("e2e", 20, 0.3) runs, far above 1%: FLAKY, and its
+// interval straddles 30%: INCONCLUSIVE. The skipped case must not matter.
+TEST(HuntE2e, GateExitsWithTheVerdict) {
+  const std::string checkout = FlakyCheckout();
+  ASSERT_FALSE(checkout.empty()) << "cannot find the flaky checkout";
+  const int failures = ExpectedFailures("e2e", 20, 0.3);
+  ASSERT_GE(failures, 4) << "the schedule changed; pick other bounds";
+  ASSERT_LE(failures, 9) << "the schedule changed; pick other bounds";
+  struct Case {
+    std::string probability;
+    std::string max_rate;
+    int exit_code;
+    std::string verdict;
+  };
+  for (const Case& c : {Case{"0", "0.2", 0, "Gate: CLEAN"},
+                        Case{"0.3", "0.01", 1, "Gate: FLAKY"},
+                        Case{"0.3", "0.3", 2, "Gate: INCONCLUSIVE"}}) {
+    SCOPED_TRACE(c.verdict);
+    const std::string dir = Env("TEST_TMPDIR") + "/gate-" + c.max_rate;
+    std::vector<std::string> argv = {
+        Runfile("flaky/flaky"), "gate", "//tests/e2e:flaky_fixture_test",
+        "--runs=20", "--max_rate=" + c.max_rate, "--store=" + dir + ".db",
+        "--report_dir=" + dir,
+        "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " "), "--",
+        "--symlink_prefix=/",
+        "--test_env=FLAKY_FIXTURE_PROBABILITY=" + c.probability};
+    runner::CommandResult gate =
+        RunOrDie({.argv = argv, .working_dir = checkout});
+    EXPECT_TRUE(gate.status.Exited(c.exit_code))
+        << gate.status.ToString() << "\n" << gate.stdout_text << "\n"
+        << gate.stderr_text;
+    EXPECT_THAT(gate.stdout_text, HasSubstr(c.verdict));
+    EXPECT_THAT(ReadFile(dir + "/report.md"), HasSubstr("flaky_fixture_test"));
+  }
+  // Usage errors are 3, so a merge gate never mistakes them for a verdict.
+  runner::CommandResult usage = RunOrDie(
+      {.argv = {Runfile("flaky/flaky"), "gate"}, .working_dir = checkout});
+  EXPECT_TRUE(usage.status.Exited(3)) << usage.status.ToString();
+  EXPECT_THAT(usage.stderr_text, HasSubstr("no targets"));
+  ShutDownBazel(checkout);
+}
+
 }  // namespace
 }  // namespace flaky::e2e
