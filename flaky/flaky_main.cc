@@ -273,6 +273,37 @@ flaky::metrics::SnapshotSource StoreSnapshot(const std::string& store_path,
   };
 }
 
+// FixRequests turns --fixes ORIGINAL=FIXED pairs into one comparison per
+// profile under which the fixed target has trials.
+absl::StatusOr<std::vector<flaky::report::FixRequest>> FixRequests(
+    const std::vector<std::string>& fixes,
+    const std::vector<flaky::results::CaseSummary>& summaries) {
+  std::vector<flaky::report::FixRequest> requests;
+  for (const std::string& pair : fixes) {
+    std::vector<std::string> sides = absl::StrSplit(pair, '=');
+    if (sides.size() != 2 || sides[0].empty() || sides[1].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--fixes entry '", pair, "' is not ORIGINAL=FIXED"));
+    }
+    std::vector<std::string> profiles;
+    for (const flaky::results::CaseSummary& row : summaries) {
+      if (row.target == sides[1] &&
+          std::find(profiles.begin(), profiles.end(), row.profile) ==
+              profiles.end()) {
+        profiles.push_back(row.profile);
+      }
+    }
+    for (const std::string& profile : profiles) {
+      flaky::report::FixRequest fix;
+      fix.baseline_target = sides[0];
+      fix.candidate_target = sides[1];
+      fix.profile = profile;
+      requests.push_back(fix);
+    }
+  }
+  return requests;
+}
+
 // HuntRun is a finished hunt and its report (when there was one to make).
 struct HuntRun {
   flaky::runner::HuntResult result;
@@ -358,20 +389,7 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
   request.metadata.host = options.host;
   request.metadata.date = absl::Now();
   request.metadata.gate = GateOptionsFromFlags();
-  for (const std::string& pair : fixes) {
-    std::vector<std::string> sides = absl::StrSplit(pair, '=');
-    if (sides.size() != 2 || sides[0].empty() || sides[1].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--fixes entry '", pair, "' is not ORIGINAL=FIXED"));
-    }
-    for (const std::string& profile : options.profiles) {
-      flaky::report::FixRequest fix;
-      fix.baseline_target = sides[0];
-      fix.candidate_target = sides[1];
-      fix.profile = profile;
-      request.fixes.push_back(fix);
-    }
-  }
+  FLAKY_ASSIGN_OR_RETURN(request.fixes, FixRequests(fixes, result.summaries));
   request.report_dir = UserPath(absl::GetFlag(FLAGS_report_dir));
   std::string summary = flaky::cli::FormatHuntSummary(result);
   if (!result.summaries.empty()) run.report = flaky::report::RunReport(request);
@@ -497,28 +515,8 @@ absl::StatusOr<int> Report(const flaky::cli::Invocation& invocation) {
   request.metadata.date = absl::Now();
   request.metadata.gate = GateOptionsFromFlags();
   if (!request.summaries.empty()) request.metadata.mode = request.summaries[0].mode;
-  for (const std::string& pair : absl::GetFlag(FLAGS_fixes)) {
-    std::vector<std::string> sides = absl::StrSplit(pair, '=');
-    if (sides.size() != 2 || sides[0].empty() || sides[1].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--fixes entry '", pair, "' is not ORIGINAL=FIXED"));
-    }
-    std::vector<std::string> profiles;
-    for (const flaky::results::CaseSummary& row : request.summaries) {
-      if (row.target == sides[1] &&
-          std::find(profiles.begin(), profiles.end(), row.profile) ==
-              profiles.end()) {
-        profiles.push_back(row.profile);
-      }
-    }
-    for (const std::string& profile : profiles) {
-      flaky::report::FixRequest fix;
-      fix.baseline_target = sides[0];
-      fix.candidate_target = sides[1];
-      fix.profile = profile;
-      request.fixes.push_back(fix);
-    }
-  }
+  FLAKY_ASSIGN_OR_RETURN(request.fixes,
+                         FixRequests(absl::GetFlag(FLAGS_fixes), request.summaries));
   request.report_dir = UserPath(absl::GetFlag(FLAGS_report_dir));
   FLAKY_ASSIGN_OR_RETURN(flaky::report::ReportRun run,
                          flaky::report::RunReport(request));
