@@ -26,6 +26,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -350,6 +351,15 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
   if (!exports.listen_address.empty() || !exports.pushgateway_url.empty() ||
       !exports.textfile_path.empty()) {
     exports.instance = options.host;
+    // The pushes are grouped by commit, so it must be known before the
+    // first one; the hunt finds the same with the same command.
+    runner::PosixLauncher git;
+    absl::StatusOr<runner::CommandResult> head = git.Run(
+        {.argv = {"git", "rev-parse", "HEAD"}, .working_dir = options.workspace});
+    if (head.ok() && head->status.Exited(0)) {
+      exports.metrics.commit =
+          std::string(absl::StripAsciiWhitespace(head->stdout_text));
+    }
     exports.snapshot = StoreSnapshot(options.store_path, options.hunt_id);
     FLAKY_ASSIGN_OR_RETURN(exporter,
                            flaky::metrics::HuntExporter::Start(exports));

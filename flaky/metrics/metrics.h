@@ -96,7 +96,7 @@ struct Assessments {
 // MetricsOptions configures FlakyMetrics.
 struct MetricsOptions {
   // version and commit label flaky_build_info.
-  std::string version = "unknown";
+  std::string version = "0.1.0";
   std::string commit = "unknown";
   // max_cases_per_target bounds the test_case label values per target (>= 1);
   // further cases fold into test_case="other".
