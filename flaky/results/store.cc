@@ -137,6 +137,22 @@ void BindText(sqlite3_stmt* stmt, int index, absl::string_view text) {
                     SQLITE_TRANSIENT);
 }
 
+// PrepareBound prepares `sql` and binds `binds` (the texts FilterSql
+// collected) to its parameters in order. nullptr when SQLite rejects the
+// statement (sqlite3_errmsg says why); the caller owns the statement.
+sqlite3_stmt* PrepareBound(sqlite3* db, const std::string& sql,
+                           const std::vector<std::string>& binds) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return nullptr;
+  }
+  for (size_t i = 0; i < binds.size(); ++i) {
+    BindText(stmt, static_cast<int>(i + 1), binds[i]);
+  }
+  return stmt;
+}
+
 std::string ColumnText(sqlite3_stmt* stmt, int column) {
   const unsigned char* text = sqlite3_column_text(stmt, column);
   if (text == nullptr) return "";
@@ -556,14 +572,9 @@ absl::StatusOr<std::vector<Trial>> Store::ListTrials(const Filter& filter) {
   const std::string sql =
       absl::StrCat("SELECT ", kTrialColumns, " FROM trials t WHERE 1",
                    FilterSql(filter, binds), " ORDER BY ", kExecutionOrder);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    return SqliteError("cannot list trials");
-  }
+  sqlite3_stmt* stmt = PrepareBound(db_, sql, binds);
+  if (stmt == nullptr) return SqliteError("cannot list trials");
   Statement owner(stmt);
-  for (size_t i = 0; i < binds.size(); ++i) {
-    BindText(stmt, static_cast<int>(i + 1), binds[i]);
-  }
   std::vector<Trial> trials;
   int stepped;
   while ((stepped = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -627,15 +638,9 @@ absl::StatusOr<std::vector<CaseSummary>> Store::Summarize(
         " THEN pos END), SUM(duration_us)", counts,
         " FROM c GROUP BY target, test_case, profile, mode "
         "ORDER BY target, test_case, profile, mode");
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) !=
-        SQLITE_OK) {
-      return SqliteError("cannot summarize trials");
-    }
+    sqlite3_stmt* stmt = PrepareBound(db_, sql, binds);
+    if (stmt == nullptr) return SqliteError("cannot summarize trials");
     Statement owner(stmt);
-    for (size_t i = 0; i < binds.size(); ++i) {
-      BindText(stmt, static_cast<int>(i + 1), binds[i]);
-    }
     int stepped;
     while ((stepped = sqlite3_step(stmt)) == SQLITE_ROW) {
       CaseSummary summary;
@@ -683,15 +688,9 @@ absl::StatusOr<std::vector<CaseSummary>> Store::Summarize(
         ") SELECT target, test_case, profile, mode, signature, n, "
         "failure_message, log, seed, run FROM f WHERE k = 1 "
         "ORDER BY target, test_case, profile, mode, n DESC, first_seen");
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) !=
-        SQLITE_OK) {
-      return SqliteError("cannot summarize failure signatures");
-    }
+    sqlite3_stmt* stmt = PrepareBound(db_, sql, binds);
+    if (stmt == nullptr) return SqliteError("cannot summarize failure signatures");
     Statement owner(stmt);
-    for (size_t i = 0; i < binds.size(); ++i) {
-      BindText(stmt, static_cast<int>(i + 1), binds[i]);
-    }
     int stepped;
     while ((stepped = sqlite3_step(stmt)) == SQLITE_ROW) {
       auto it = index.find({ColumnText(stmt, 0), ColumnText(stmt, 1),
