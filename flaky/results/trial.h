@@ -57,6 +57,9 @@ struct Trial {
   int repetition = 0;     // index under in-process repetition (gtest_repeat), else 0
   Outcome outcome = Outcome::kPass;
   absl::Duration duration = absl::ZeroDuration();
+  // When the run started (Bazel's test attempt start); under in-process
+  // repetition, the run's start plus the durations of the cases the log
+  // shows before this one.
   absl::Time started_at = absl::UnixEpoch();
   std::string failure_message;    // first failure text, empty when passed
   std::string failure_signature;  // normalised failure_message (see signature.h)

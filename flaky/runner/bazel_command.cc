@@ -116,6 +116,9 @@ std::vector<std::string> TestCommand(const BazelSetup& setup,
                                          " --profile=",
                                          ShellWord(invocation.profile));
     if (invocation.allow_fallback) absl::StrAppend(&run_under, " --allow_fallback");
+    if (invocation.run_offset > 0) {
+      absl::StrAppend(&run_under, " --run_offset=", invocation.run_offset);
+    }
     if (!invocation.cgroup_parent.empty()) {
       absl::StrAppend(&run_under, " --cgroup_parent=",
                       ShellWord(invocation.cgroup_parent));

@@ -13,6 +13,7 @@
 #ifndef FLAKY_RUNNER_BAZEL_COMMAND_H_
 #define FLAKY_RUNNER_BAZEL_COMMAND_H_
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,9 @@ struct TestInvocation {
   // sandbox, which cgroup profiles need (linux-sandbox mounts
   // /sys/fs/cgroup read-only).
   bool needs_process_wrapper = false;
+  // run_offset > 0 is passed to the wrapper as --run_offset: the runs of
+  // earlier rounds, so chaos seeds do not repeat from round to round.
+  int64_t run_offset = 0;
   int repeat = 1;  // > 1 adds --test_arg=--gtest_repeat=N
   std::string bep_path = "";  // --build_event_json_file
 };

@@ -56,6 +56,18 @@ TEST(TestCommand, CgroupProfilesGetTheProcessWrapperStrategyAndParent) {
                           "//t:a_test"));
 }
 
+TEST(TestCommand, LaterRoundsPassTheirRunOffsetToTheWrapper) {
+  TestInvocation round{.targets = {"//t:a_test"},
+                       .profile = "chaos:7",
+                       .runs = 10,
+                       .wrapper = "//flaky/starve:starve",
+                       .run_offset = 20,
+                       .bep_path = "/b.json"};
+  EXPECT_THAT(TestCommand(BazelSetup{}, round),
+              ::testing::Contains("--run_under=//flaky/starve:starve --profile=chaos:7 "
+                       "--run_offset=20 --"));
+}
+
 TEST(TestCommand, QuotesProfilesWithShellCharacters) {
   TestInvocation round{.targets = {"//t:a"},
                        .profile = "env:MSG=two words",

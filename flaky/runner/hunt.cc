@@ -390,6 +390,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
       .allow_fallback = options_.allow_fallback,
       .cgroup_parent = state.parsed.cgroup ? cgroup_parent_ : "",
       .needs_process_wrapper = state.parsed.cgroup.has_value(),
+      .run_offset = state.rounds_runs,
       .repeat = options_.repeat,
       .bep_path = bep_path,
   };

@@ -112,11 +112,17 @@ void AddCrashIfUnexplained(const BepTestResult& run, const Trial& base,
 std::vector<Trial> FromGtestLog(const results::GtestLog& log,
                                 const Trial& base) {
   std::vector<Trial> trials;
+  // gtest runs the cases of all iterations one after another, so a case
+  // started when the ones before it in the log had taken their time: the
+  // replays of ci/bench order trials by when they finished.
+  absl::Duration before = absl::ZeroDuration();
   for (const results::GtestLogCase& log_case : log.cases) {
     Trial trial = base;
     trial.test_case = log_case.test_case;
     trial.repetition = log_case.iteration;
+    trial.started_at = base.started_at + before;
     trial.duration = log_case.duration;
+    before += log_case.duration;
     SetFailure(trial, log_case.outcome, log_case.failure_message);
     trials.push_back(std::move(trial));
   }

@@ -247,6 +247,11 @@ TEST(AssembleTrials, InProcessRepetitionYieldsATrialPerIteration) {
   EXPECT_THAT(trials[1].failure_signature,
               HasSubstr("unrecognized interpreter ID N"));
   EXPECT_EQ(trials[2].repetition, 3);
+  // Each iteration starts when the earlier ones (1 ms, 2 ms) had ended.
+  const absl::Time run_start = absl::FromUnixMillis(1764265335000);
+  EXPECT_EQ(trials[0].started_at, run_start);
+  EXPECT_EQ(trials[1].started_at, run_start + absl::Milliseconds(1));
+  EXPECT_EQ(trials[2].started_at, run_start + absl::Milliseconds(3));
 }
 
 TEST(AssembleTrials, OtherBazelStatusesAreOneTrialNamingTheStatus) {

@@ -15,7 +15,8 @@
 //   chaos:SEED[,p=PCT][,ms=MIN-MAX][,cap=PCT][,fixed]
 //                                SEED is a decimal uint64; under Bazel's
 //                                --runs_per_test run K uses SEED+K-1 (from
-//                                TEST_RANDOM_SEED) unless `fixed` is given,
+//                                TEST_RANDOM_SEED, plus the wrapper's
+//                                --run_offset) unless `fixed` is given,
 //                                which is how a recorded seed is replayed
 //                                exactly; p = stall chance per
 //                                wake-up in percent (default 20; mutex unlocks

@@ -3,7 +3,7 @@
 //   bazel test --run_under='//flaky/starve:starve --profile=taskset:0+hogs:1 --'
 //       --strategy=TestRunner=processwrapper-sandbox //pkg:test
 //   starve --profile=cgroup:20 [--cgroup_parent=DIR] [--allow_fallback]
-//       [--record_file=F] -- /path/to/test args...
+//       [--record_file=F] [--run_offset=N] -- /path/to/test args...
 //
 // Exits with the test's status (re-raising the signal that killed it), or
 // 125/126/127 with one `flaky-starve: error:` line (see exit_codes.h).
@@ -38,6 +38,9 @@ ABSL_FLAG(std::string, cgroup_parent, "",
 ABSL_FLAG(bool, allow_fallback, false,
           "run without the profile parts that cannot be applied (recorded "
           "as not_applied) instead of exiting 125");
+ABSL_FLAG(int64_t, run_offset, 0,
+          "added to Bazel's run number (TEST_RANDOM_SEED) before the chaos "
+          "seed is derived from it; hunts pass the runs of earlier rounds");
 ABSL_FLAG(std::string, record_file, "",
           "where to write the record JSON (default: "
           "$TEST_UNDECLARED_OUTPUTS_DIR/flaky_starve.json when set)");
@@ -46,7 +49,7 @@ namespace {
 
 constexpr absl::string_view kFlagNames[] = {"profile", "cgroup_parent",
                                             "allow_fallback", "record_file",
-                                            "noallow_fallback"};
+                                            "noallow_fallback", "run_offset"};
 
 [[noreturn]] void Fail(int code, absl::string_view message) {
   std::cerr << flaky::starve::kErrorPrefix << message << std::endl;
@@ -87,7 +90,8 @@ bool IsOwnFlag(absl::string_view arg) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "starve --profile=PROFILE [--cgroup_parent=DIR] [--allow_fallback] -- "
+      "starve --profile=PROFILE [--cgroup_parent=DIR] [--allow_fallback] "
+      "[--run_offset=N] -- "
       "TEST [ARGS...]");
   // Split at `--`, or at the first argument that is not ours (Bazel appends
   // the test path right after the --run_under string).
@@ -104,7 +108,8 @@ int main(int argc, char** argv) {
       Fail(flaky::starve::kExitProfileNotApplied,
            absl::StrCat("unknown flag ", arg,
                         "; starve takes --profile, --cgroup_parent, "
-                        "--allow_fallback and --record_file, then -- and the "
+                        "--allow_fallback, --record_file and --run_offset, "
+                        "then -- and the "
                         "test command"));
     }
     own.push_back(argv[i]);
@@ -132,6 +137,12 @@ int main(int argc, char** argv) {
   options.cgroup_parent = absl::GetFlag(FLAGS_cgroup_parent);
   options.allow_fallback = absl::GetFlag(FLAGS_allow_fallback);
   options.record_file = absl::GetFlag(FLAGS_record_file);
+  options.run_offset = absl::GetFlag(FLAGS_run_offset);
+  if (options.run_offset < 0) {
+    Fail(flaky::starve::kExitProfileNotApplied,
+         absl::StrCat("bad --run_offset=", options.run_offset,
+                      ": must not be negative"));
+  }
   options.command.assign(argv + i, argv + argc);
 
   absl::StatusOr<int> wait_status =

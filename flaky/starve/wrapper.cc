@@ -370,6 +370,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     int64_t run = 0;
     const char* random_seed = getenv("TEST_RANDOM_SEED");
     if (random_seed == nullptr || !absl::SimpleAtoi(random_seed, &run)) run = 0;
+    if (run >= 1) run += options.run_offset;
     run_seed = profile.chaos->SeedForRun(run);
   }
   std::unique_ptr<ShimFile> shim;

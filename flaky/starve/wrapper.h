@@ -19,6 +19,7 @@
 #ifndef FLAKY_STARVE_WRAPPER_H_
 #define FLAKY_STARVE_WRAPPER_H_
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -42,6 +43,11 @@ struct WrapperOptions {
   // Where to write the record JSON; empty means
   // $TEST_UNDECLARED_OUTPUTS_DIR/flaky_starve.json when that is set.
   std::string record_file;
+  // run_offset is added to Bazel's run number (TEST_RANDOM_SEED) before the
+  // chaos seed is derived from it: a hunt that reruns a target in several
+  // `bazel test` rounds passes the runs done so far, so every round explores
+  // new seeds instead of replaying the first round's.
+  int64_t run_offset = 0;
 };
 
 // RunUnderProfile runs options.command under options.profile and returns

@@ -240,15 +240,19 @@ TEST(Starve, ProfilesTakeEffectInsideTheTest) {
   }
 }
 
-TEST(Starve, ChaosSeedFollowsTheBazelRunUnlessFixed) {
+TEST(Starve, ChaosSeedFollowsTheBazelRunAndOffsetUnlessFixed) {
   struct Case {
     const char* profile;
     const char* run;
+    int run_offset;  // what a hunt's later round passes
     uint64_t seed;
   };
-  for (const Case& c : {Case{"chaos:7", "3", 9}, Case{"chaos:7", "1", 7},
-                        Case{"chaos:7,fixed", "3", 7}}) {
-    Result r = RunToEnd({Starve(), absl::StrCat("--profile=", c.profile), "--",
+  for (const Case& c :
+       {Case{"chaos:7", "3", 0, 9}, Case{"chaos:7", "1", 0, 7},
+        Case{"chaos:7,fixed", "3", 0, 7}, Case{"chaos:7", "3", 20, 29},
+        Case{"chaos:7,fixed", "3", 20, 7}}) {
+    Result r = RunToEnd({Starve(), absl::StrCat("--profile=", c.profile),
+                         absl::StrCat("--run_offset=", c.run_offset), "--",
                          Probe()},
                         {absl::StrCat("TEST_RANDOM_SEED=", c.run)});
     ASSERT_EQ(ExitCode(r), 0) << r.err << r.out;
