@@ -158,6 +158,23 @@ absl::StatusOr<std::vector<DetectionRow>> DetectionRows(
       row->wall.push_back({.value = wall});
     }
   }
+  // Families in the order they ran, targets by name within a family (a
+  // hunt's targets come in whatever order their runs finished).
+  std::vector<std::string> families;
+  for (const DetectionRow& row : rows) {
+    if (std::find(families.begin(), families.end(), row.family) == families.end()) {
+      families.push_back(row.family);
+    }
+  }
+  auto rank = [&](const DetectionRow& row) {
+    return std::make_pair(
+        std::find(families.begin(), families.end(), row.family) - families.begin(),
+        row.target);
+  };
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const DetectionRow& a, const DetectionRow& b) {
+                     return rank(a) < rank(b);
+                   });
   return rows;
 }
 

@@ -108,6 +108,24 @@ TEST(DetectionTable, AnExactBaselineGivesAnExactRatio) {
   EXPECT_THAT(*table, HasSubstr("`none` in 30 s: 10.0 times faster."));
 }
 
+TEST(DetectionTable, RowsFollowTheFamiliesThenTheTargetNames) {
+  BenchHunt hunt = Hunt("detect.hogs.1", "hogs:2", 4, 5);
+  for (Trial& trial : hunt.trials) {
+    if (trial.run <= 2) trial.target = "//t:b_test";  // b finished first
+  }
+  std::vector<BenchHunt> hunts = {hunt, Hunt("detect.none.1", "none", 4, 5)};
+  absl::StatusOr<std::string> table = DetectionTable(hunts, {}, "none");
+  ASSERT_TRUE(table.ok()) << table.status();
+  const size_t hogs_a = table->find("| hogs (`hogs:2`) | a_test");
+  const size_t hogs_b = table->find("| hogs (`hogs:2`) | b_test");
+  const size_t none_a = table->find("| `none` | a_test");
+  ASSERT_NE(hogs_a, std::string::npos);
+  ASSERT_NE(hogs_b, std::string::npos);
+  ASSERT_NE(none_a, std::string::npos);
+  EXPECT_LT(hogs_a, hogs_b);
+  EXPECT_LT(hogs_b, none_a);
+}
+
 TEST(DetectionTable, AnUnfinishedHuntIsAnError) {
   std::vector<BenchHunt> hunts = {Hunt("detect.none.1", "none", 5, 5)};
   hunts[0].hunt.finished_at.reset();
