@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/base/test_files.h"
 #include "flaky/gate/scripted_launcher.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,18 +21,12 @@ namespace flaky::gate {
 namespace {
 
 using ::flaky::testing::IsOk;
+using ::flaky::testing::ReadFileOrEmpty;
 using ::flaky::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A workspace with lib/lib.cc in package lib; git reports `changed` since
 // the base, bazel query finds `tests` depending on it, and the gate (any
@@ -130,11 +125,14 @@ TEST(RunMergeGate, NoAffectedTestsPassesWithoutRunningTheGate) {
     EXPECT_THAT(command, Not(HasSubstr(" gate ")));
   }
   std::string out = fixture.root + "/flaky-out/";
-  EXPECT_THAT(ReadFile(out + "report.md"),
+  EXPECT_THAT(ReadFileOrEmpty(out + "report.md"),
               HasSubstr("# flaky merge gate: PASS (no affected tests)"));
-  EXPECT_THAT(ReadFile(out + "report.md"), HasSubstr("- `lib/README.md`"));
-  EXPECT_THAT(ReadFile(out + "report.junit.xml"), HasSubstr("tests=\"0\""));
-  nlohmann::json json = nlohmann::json::parse(ReadFile(out + "merge_gate.json"));
+  EXPECT_THAT(ReadFileOrEmpty(out + "report.md"),
+              HasSubstr("- `lib/README.md`"));
+  EXPECT_THAT(ReadFileOrEmpty(out + "report.junit.xml"),
+              HasSubstr("tests=\"0\""));
+  nlohmann::json json =
+      nlohmann::json::parse(ReadFileOrEmpty(out + "merge_gate.json"));
   EXPECT_EQ(json["schema_version"], 1);
   EXPECT_EQ(json["changed_files"], nlohmann::json({"lib/README.md"}));
   EXPECT_TRUE(json["targets"].empty());
@@ -181,14 +179,14 @@ TEST(RunMergeGate, AppendsTheSelectionToTheGatesReport) {
   ScriptedLauncher launcher(fixture.Handler());
   std::ostringstream log;
   ASSERT_THAT(RunMergeGate(fixture.options, launcher, log), IsOk());
-  std::string report = ReadFile(fixture.root + "/flaky-out/report.md");
+  std::string report = ReadFileOrEmpty(fixture.root + "/flaky-out/report.md");
   EXPECT_TRUE(absl::StartsWith(report, "# flaky gate: FLAKY\n")) << report;
   EXPECT_THAT(report, HasSubstr("## Test selection\n\n1 changed file(s) since "
                                 "`origin/main` (merge base `222222222222`); 1 "
                                 "test(s) depend on them.\n"));
   EXPECT_THAT(report, HasSubstr("- `//app:app_test`\n"));
   nlohmann::json json = nlohmann::json::parse(
-      ReadFile(fixture.root + "/flaky-out/merge_gate.json"));
+      ReadFileOrEmpty(fixture.root + "/flaky-out/merge_gate.json"));
   EXPECT_EQ(json["gate_exit_code"], 1);
   EXPECT_EQ(json["targets"], nlohmann::json({"//app:app_test"}));
   EXPECT_EQ(json["gate_command"][1], "gate");
@@ -222,7 +220,7 @@ TEST(RunMergeGate, VerdictWithoutReportIsUnavailable) {
                                  fixture.root + "/flaky-out/report.md")));
   // The selection is recorded even though the gate gave no verdict.
   nlohmann::json json = nlohmann::json::parse(
-      ReadFile(fixture.root + "/flaky-out/merge_gate.json"));
+      ReadFileOrEmpty(fixture.root + "/flaky-out/merge_gate.json"));
   EXPECT_EQ(json["targets"], nlohmann::json({"//app:app_test"}));
   EXPECT_TRUE(json["gate_exit_code"].is_null());
 }

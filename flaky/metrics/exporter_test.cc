@@ -3,12 +3,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/base/test_files.h"
 #include "flaky/metrics/testing/http.h"
 #include "flaky/metrics/testing/server_process.h"
 #include "gmock/gmock.h"
@@ -18,19 +17,13 @@ namespace flaky::metrics {
 namespace {
 
 using ::flaky::testing::IsOk;
+using ::flaky::testing::ReadFileOrEmpty;
 using ::flaky::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kTarget[] = "//tests/race:already_running_original";
 constexpr char kCase[] = "RunStringTest.AlreadyRunning";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 results::Trial FailedTrial() {
   results::Trial trial;
@@ -107,7 +100,7 @@ TEST(HuntExporter, ExportsLiveThenFinalStateToEveryOutput) {
   ASSERT_THAT(pushed, IsOk());
   EXPECT_THAT(pushed->body, HasSubstr(absl::StrCat("flaky_flake_rate_ratio{", group, ",",
                                                    rate_line)));
-  EXPECT_THAT(ReadFile(options.textfile_path),
+  EXPECT_THAT(ReadFileOrEmpty(options.textfile_path),
               AllOf(HasSubstr(absl::StrCat("flaky_flake_rate_ratio{", rate_line)),
                     HasSubstr("flaky_amplification_ratio{profile=\"chaos:7\",target=\"" +
                               std::string(kTarget) + "\"} 12.5")));

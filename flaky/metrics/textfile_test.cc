@@ -6,12 +6,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/base/test_files.h"
 #include "flaky/metrics/metrics.h"
 #include "flaky/metrics/testing/http.h"
 #include "flaky/metrics/testing/server_process.h"
@@ -23,6 +23,7 @@ namespace flaky::metrics {
 namespace {
 
 using ::flaky::testing::IsOk;
+using ::flaky::testing::ReadFileOrEmpty;
 using ::flaky::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -31,13 +32,6 @@ std::string MakeDir(const std::string& name) {
   const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
   mkdir(dir.c_str(), 0755);
   return dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::vector<std::string> List(const std::string& dir) {
@@ -82,7 +76,7 @@ TEST(WriteTextfile, WritesTheExpositionFormatAndLeavesNoTemporaryFile) {
 
   auto rendered = RenderText(registry);
   ASSERT_THAT(rendered, IsOk());
-  EXPECT_EQ(ReadFile(path), *rendered);
+  EXPECT_EQ(ReadFileOrEmpty(path), *rendered);
   EXPECT_THAT(*rendered, HasSubstr("outcome=\"pass\",profile=\"none\","
                                    "target=\"//tests/race:already_running_fixed\","
                                    "test_case=\"RunStringTest.AlreadyRunning\"} 2"));

@@ -1,8 +1,6 @@
 #include "flaky/results/bep.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/base/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -18,7 +17,10 @@ namespace flaky::results {
 namespace {
 
 using ::flaky::testing::IsOk;
+using ::flaky::testing::ReadFileOrEmpty;
 using ::flaky::testing::StatusIs;
+using ::flaky::testing::TestTmpPath;
+using ::flaky::testing::WriteTestFile;
 using ::testing::ElementsAre;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
@@ -29,24 +31,6 @@ std::string Testdata(absl::string_view name) {
   return absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
                       std::getenv("TEST_WORKSPACE"),
                       "/flaky/results/testdata/", name);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void WriteAll(const std::string& path, absl::string_view data,
-              std::ios::openmode mode = std::ios::trunc) {
-  std::ofstream out(path, std::ios::binary | mode);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string TmpPath(absl::string_view name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
 }
 
 using RunKey = std::tuple<std::string, int, int, std::string>;
@@ -153,7 +137,7 @@ TEST(ReadBepFile, EmptyFileIsAnUnfinishedStream) {
 }
 
 TEST(ReadBepFile, MissingFileIsNotFound) {
-  EXPECT_THAT(ReadBepFile(TmpPath("no_such_bep.json")),
+  EXPECT_THAT(ReadBepFile(TestTmpPath("no_such_bep.json")),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("no_such_bep.json does not exist")));
 }
@@ -209,21 +193,22 @@ TEST(FileUriToPath, DecodesPercentEscapes) {
 }
 
 TEST(BepReader, PollsAGrowingFileLikeBazelWritesIt) {
-  const std::string whole = ReadAll(Testdata("bep_runs_per_test.json"));
-  const std::string path = TmpPath("growing.json");
+  const std::string whole = ReadFileOrEmpty(Testdata("bep_runs_per_test.json"));
+  const std::string path = TestTmpPath("growing.json");
   BepReader reader(path);
   // Before Bazel creates the file there is nothing to read yet.
   absl::StatusOr<BepEvents> none = reader.Poll();
   ASSERT_THAT(none, IsOk());
   EXPECT_TRUE(none->test_results.empty());
 
-  WriteAll(path, "");
+  WriteTestFile(path, "");
   std::vector<BepTestResult> seen;
   // Grow the file in uneven chunks that cut lines anywhere.
   size_t written = 0;
   for (size_t chunk = 1; written < whole.size(); chunk = chunk * 3 + 7) {
     const size_t n = std::min(chunk, whole.size() - written);
-    WriteAll(path, absl::string_view(whole).substr(written, n), std::ios::app);
+    WriteTestFile(path, absl::string_view(whole).substr(written, n),
+                  /*append=*/true);
     written += n;
     absl::StatusOr<BepEvents> fresh = reader.Poll();
     ASSERT_THAT(fresh, IsOk());
@@ -245,10 +230,10 @@ TEST(BepReader, PollsAGrowingFileLikeBazelWritesIt) {
 }
 
 TEST(BepReader, PartialLineWaitsThenCountsAsTruncatedAtFinish) {
-  const std::string path = TmpPath("partial.json");
+  const std::string path = TestTmpPath("partial.json");
   const std::string line =
       R"({"id":{"testResult":{"label":"//a:b","run":1}},"testResult":{"status":"PASSED"}})";
-  WriteAll(path, line + "\n" + line.substr(0, 20));
+  WriteTestFile(path, line + "\n" + line.substr(0, 20));
   BepReader reader(path);
   absl::StatusOr<BepEvents> first = reader.Poll();
   ASSERT_THAT(first, IsOk());
@@ -264,9 +249,9 @@ TEST(BepReader, PartialLineWaitsThenCountsAsTruncatedAtFinish) {
 }
 
 TEST(BepReader, CompleteLastLineWithoutNewlineIsAcceptedAtFinish) {
-  const std::string path = TmpPath("no_newline.json");
-  WriteAll(path,
-           R"({"id":{"testResult":{"label":"//a:b"}},"testResult":{"status":"PASSED"}})");
+  const std::string path = TestTmpPath("no_newline.json");
+  WriteTestFile(path,
+                R"({"id":{"testResult":{"label":"//a:b"}},"testResult":{"status":"PASSED"}})");
   BepReader reader(path);
   ASSERT_THAT(reader.Poll(), IsOk());
   absl::StatusOr<BepEvents> rest = reader.Finish();
@@ -276,29 +261,29 @@ TEST(BepReader, CompleteLastLineWithoutNewlineIsAcceptedAtFinish) {
 }
 
 TEST(BepReader, MalformedLineNumberCountsAcrossPolls) {
-  const std::string path = TmpPath("bad_later.json");
-  WriteAll(path, "{\"id\":{}}\n{\"id\":{}}\n");
+  const std::string path = TestTmpPath("bad_later.json");
+  WriteTestFile(path, "{\"id\":{}}\n{\"id\":{}}\n");
   BepReader reader(path);
   ASSERT_THAT(reader.Poll(), IsOk());
-  WriteAll(path, "{\"id\":{}}\nnot json\n", std::ios::app);
+  WriteTestFile(path, "{\"id\":{}}\nnot json\n", /*append=*/true);
   EXPECT_THAT(reader.Poll(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("line 4 is not valid JSON")));
 }
 
 TEST(BepReader, RewrittenFileIsFailedPrecondition) {
-  const std::string path = TmpPath("rewritten.json");
-  WriteAll(path, "{\"id\":{}}\n{\"id\":{}}\n");
+  const std::string path = TestTmpPath("rewritten.json");
+  WriteTestFile(path, "{\"id\":{}}\n{\"id\":{}}\n");
   BepReader reader(path);
   ASSERT_THAT(reader.Poll(), IsOk());
-  WriteAll(path, "{\"id\":{}}\n");
+  WriteTestFile(path, "{\"id\":{}}\n");
   EXPECT_THAT(reader.Poll(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("shrank from 20 to 10 bytes")));
 }
 
 TEST(BepReader, FinishWithoutAFileIsNotFound) {
-  BepReader reader(TmpPath("never_written.json"));
+  BepReader reader(TestTmpPath("never_written.json"));
   EXPECT_THAT(reader.Finish(), StatusIs(absl::StatusCode::kNotFound,
                                         HasSubstr("never_written.json")));
 }

@@ -2,14 +2,10 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/base/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -17,25 +13,11 @@ namespace flaky::results {
 namespace {
 
 using ::flaky::testing::IsOk;
+using ::flaky::testing::ReadFileOrEmpty;
 using ::flaky::testing::StatusIs;
+using ::flaky::testing::TestTmpPath;
+using ::flaky::testing::WriteTestFile;
 using ::testing::HasSubstr;
-
-std::string TmpPath(absl::string_view name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void WriteAll(const std::string& path, absl::string_view data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  ASSERT_TRUE(out.good()) << path;
-}
 
 TEST(KeptLogName, IsUniquePerRunAndFileSystemSafe) {
   Trial trial;
@@ -51,18 +33,18 @@ TEST(KeptLogName, IsUniquePerRunAndFileSystemSafe) {
 }
 
 TEST(KeepLog, CopiesIntoNestedDirectories) {
-  const std::string source = TmpPath("source.log");
+  const std::string source = TestTmpPath("source.log");
   std::string content = "first line\n";
   for (int i = 0; i < 10000; ++i) content += "more output of a long log\n";
-  WriteAll(source, content);
-  const std::string logs = TmpPath("flaky.db.logs");
+  WriteTestFile(source, content);
+  const std::string logs = TestTmpPath("flaky.db.logs");
   absl::StatusOr<std::string> kept = KeepLog(source, logs, "a/b/run.log");
   ASSERT_THAT(kept, IsOk());
   EXPECT_EQ(*kept, logs + "/a/b/run.log");
-  EXPECT_EQ(ReadAll(*kept), content);
+  EXPECT_EQ(ReadFileOrEmpty(*kept), content);
   // Bazel overwriting the source does not touch the copy.
-  WriteAll(source, "overwritten by the next bazel test\n");
-  EXPECT_EQ(ReadAll(*kept), content);
+  WriteTestFile(source, "overwritten by the next bazel test\n");
+  EXPECT_EQ(ReadFileOrEmpty(*kept), content);
   // No temporary file is left behind.
   struct stat info;
   EXPECT_NE(stat((logs + "/a/b/run.log.tmp." + std::to_string(getpid())).c_str(),
@@ -71,12 +53,12 @@ TEST(KeepLog, CopiesIntoNestedDirectories) {
 }
 
 TEST(KeepLog, Errors) {
-  const std::string logs = TmpPath("errors.logs");
-  EXPECT_THAT(KeepLog(TmpPath("missing.log"), logs, "x.log"),
+  const std::string logs = TestTmpPath("errors.logs");
+  EXPECT_THAT(KeepLog(TestTmpPath("missing.log"), logs, "x.log"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("missing.log to keep does not exist")));
-  const std::string source = TmpPath("errors_source.log");
-  WriteAll(source, "x");
+  const std::string source = TestTmpPath("errors_source.log");
+  WriteTestFile(source, "x");
   EXPECT_THAT(KeepLog(source, logs, "../escape.log"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("relative path without ..")));
@@ -85,8 +67,8 @@ TEST(KeepLog, Errors) {
   EXPECT_THAT(KeepLog(source, logs, ""),
               StatusIs(absl::StatusCode::kInvalidArgument));
   // A regular file where the directory should be: fails even as root.
-  const std::string blocker = TmpPath("blocker");
-  WriteAll(blocker, "not a directory");
+  const std::string blocker = TestTmpPath("blocker");
+  WriteTestFile(blocker, "not a directory");
   EXPECT_THAT(KeepLog(source, blocker + "/logs", "x.log"),
               StatusIs(absl::StatusCode::kUnavailable,
                        HasSubstr("cannot create the kept-logs directory")));

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "flaky/base/test_files.h"
 #include "flaky/results/bep.h"
 #include "flaky/results/gtest_log.h"
 #include "flaky/results/junit.h"
@@ -25,6 +25,8 @@
 namespace flaky::results {
 namespace {
 
+using ::flaky::testing::ReadFileOrEmpty;
+
 constexpr uint64_t kSeed = 20261127;
 
 std::string Testdata(absl::string_view name) {
@@ -33,17 +35,10 @@ std::string Testdata(absl::string_view name) {
                       "/flaky/results/testdata/", name);
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 std::vector<std::string> Corpus(const std::vector<std::string>& names) {
   std::vector<std::string> corpus;
   for (const std::string& name : names) {
-    corpus.push_back(ReadAll(Testdata(name)));
+    corpus.push_back(ReadFileOrEmpty(Testdata(name)));
     EXPECT_FALSE(corpus.back().empty()) << name;
   }
   return corpus;

@@ -7,11 +7,9 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/base/test_files.h"
 #include "flaky/results/signature.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -28,34 +27,21 @@ namespace flaky::results {
 namespace {
 
 using ::flaky::testing::IsOk;
+using ::flaky::testing::ReadFileOrEmpty;
 using ::flaky::testing::StatusIs;
+using ::flaky::testing::TestTmpPath;
+using ::flaky::testing::WriteTestFile;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-std::string TmpPath(absl::string_view name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void WriteAll(const std::string& path, absl::string_view data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  ASSERT_TRUE(out.good()) << path;
-}
-
 // A fresh database path per test (the tests share TEST_TMPDIR).
 std::string DbPath() {
   const ::testing::TestInfo* info =
       ::testing::UnitTest::GetInstance()->current_test_info();
-  return TmpPath(absl::StrCat(info->test_suite_name(), "_", info->name(), ".db"));
+  return TestTmpPath(
+      absl::StrCat(info->test_suite_name(), "_", info->name(), ".db"));
 }
 
 // Raw SQL on a database, outside the Store, as another program would.
@@ -208,7 +194,8 @@ TEST(Store, ForeignSqliteDatabaseIsFailedPrecondition) {
 
 TEST(Store, NonDatabaseFileIsFailedPrecondition) {
   const std::string path = DbPath();
-  WriteAll(path, std::string(4096, 'x') + "this is a text file, not SQLite\n");
+  WriteTestFile(path,
+                std::string(4096, 'x') + "this is a text file, not SQLite\n");
   EXPECT_THAT(Store::Open(path),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(StartsWith(path),
@@ -218,14 +205,14 @@ TEST(Store, NonDatabaseFileIsFailedPrecondition) {
 
 TEST(Store, UnwritablePathIsUnavailable) {
   // A regular file where a directory should be fails even for root.
-  const std::string blocker = TmpPath("blocker_file");
-  WriteAll(blocker, "x");
+  const std::string blocker = TestTmpPath("blocker_file");
+  WriteTestFile(blocker, "x");
   const std::string path = blocker + "/flaky.db";
   EXPECT_THAT(Store::Open(path),
               StatusIs(absl::StatusCode::kUnavailable,
                        AllOf(HasSubstr("cannot open store " + path),
                              HasSubstr("directory exists and is writable"))));
-  EXPECT_THAT(Store::Open(TmpPath("no/such/dir/flaky.db")),
+  EXPECT_THAT(Store::Open(TestTmpPath("no/such/dir/flaky.db")),
               StatusIs(absl::StatusCode::kUnavailable));
 }
 
@@ -425,15 +412,15 @@ TEST(Store, KeepsTheFirstFailingLogOfEachSignature) {
   ASSERT_THAT(store->BeginHunt(Hunt("h1")), IsOk());
   // Bazel reuses run_K_of_N between invocations: the same path is written
   // again before the second batch.
-  const std::string log = TmpPath("keep_run_2_of_3.log");
-  WriteAll(log, "first invocation: unrecognized interpreter ID 60\n");
+  const std::string log = TestTmpPath("keep_run_2_of_3.log");
+  WriteTestFile(log, "first invocation: unrecognized interpreter ID 60\n");
   Trial first = MakeTrial("h1", 2, Outcome::kFail, "unrecognized interpreter ID 60");
   first.log_path = log;
   Trial missing = MakeTrial("h1", 3, Outcome::kFail, "interpreter already running");
-  missing.log_path = TmpPath("never_written.log");
+  missing.log_path = TestTmpPath("never_written.log");
   ASSERT_THAT(store->InsertTrials({first, missing}), IsOk());
 
-  WriteAll(log, "second invocation: unrecognized interpreter ID 61\n");
+  WriteTestFile(log, "second invocation: unrecognized interpreter ID 61\n");
   Trial again = MakeTrial("h1", 12, Outcome::kFail, "unrecognized interpreter ID 61");
   again.log_path = log;
   ASSERT_THAT(store->InsertTrials({again}), IsOk());
@@ -445,11 +432,11 @@ TEST(Store, KeepsTheFirstFailingLogOfEachSignature) {
   const SignatureCount& kept = (*summary)[0].signatures[0];
   EXPECT_EQ(kept.count, 2);
   EXPECT_THAT(kept.first_log_path, StartsWith(path + ".logs/"));
-  EXPECT_EQ(ReadAll(kept.first_log_path),
+  EXPECT_EQ(ReadFileOrEmpty(kept.first_log_path),
             "first invocation: unrecognized interpreter ID 60\n");
   // A log that cannot be copied leaves the trial's own path.
   EXPECT_EQ((*summary)[0].signatures[1].first_log_path,
-            TmpPath("never_written.log"));
+            TestTmpPath("never_written.log"));
   // Only one copy per (hunt, target, signature).
   EXPECT_THAT(Query(path, "SELECT COUNT(*) FROM kept_logs"), ElementsAre("1"));
 }

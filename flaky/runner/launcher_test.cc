@@ -3,12 +3,11 @@
 #include <signal.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/time/time.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/base/test_files.h"
 #include "flaky/runner/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -17,15 +16,9 @@ namespace flaky::runner {
 namespace {
 
 using ::flaky::testing::IsOk;
+using ::flaky::testing::ReadFileOrEmpty;
 using ::flaky::testing::StatusIs;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST(PosixLauncher, RunCapturesBothStreamsAndTheExitCode) {
   PosixLauncher launcher;
@@ -91,8 +84,8 @@ TEST(PosixLauncher, StartWritesOutputFiles) {
        .stderr_path = dir + "/err.txt"});
   ASSERT_THAT(process, IsOk());
   EXPECT_TRUE((*process)->Wait().Exited(5));
-  EXPECT_EQ(ReadFile(dir + "/out.txt"), "to-out\n");
-  EXPECT_EQ(ReadFile(dir + "/err.txt"), "to-err\n");
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/out.txt"), "to-out\n");
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/err.txt"), "to-err\n");
 }
 
 TEST(PosixLauncher, OneFileForBothStreamsKeepsBoth) {
@@ -104,7 +97,7 @@ TEST(PosixLauncher, OneFileForBothStreamsKeepsBoth) {
        .stderr_path = path});
   ASSERT_THAT(process, IsOk());
   EXPECT_TRUE((*process)->Wait().Exited(0));
-  EXPECT_EQ(ReadFile(path), "first\nsecond\nthird\n");
+  EXPECT_EQ(ReadFileOrEmpty(path), "first\nsecond\nthird\n");
 }
 
 TEST(PosixLauncher, UnwritableOutputIsUnavailable) {
@@ -140,7 +133,7 @@ TEST(PosixLauncher, StopProcessKillsAChildThatIgnoresInterrupt) {
   // shell writes after it (bounded, fails loudly).
   RealClock clock;
   const absl::Time deadline = clock.Now() + absl::Seconds(60);
-  while (ReadFile(ready) != "ready\n") {
+  while (ReadFileOrEmpty(ready) != "ready\n") {
     ASSERT_LT(clock.Now(), deadline) << "child never became ready";
     clock.SleepFor(absl::Milliseconds(10));
   }
