@@ -8,7 +8,7 @@
 //                        .bep_path = "/tmp/h/round1.json"};
 //   std::vector<std::string> argv = TestCommand(setup, round);
 //   // bazel test --runs_per_test=100
-//   //   --run_under=//flaky/starve:starve --profile=cgroup:20 --
+//   //   --run_under=//flaky/starve:starve --profile=cgroup:20 --record_file=/dev/null --
 //   //   --strategy=TestRunner=processwrapper-sandbox ... -c opt -- //t:flaky_test
 #ifndef FLAKY_RUNNER_BAZEL_COMMAND_H_
 #define FLAKY_RUNNER_BAZEL_COMMAND_H_

@@ -28,7 +28,8 @@ TEST(TestCommand, CarriesRunsWrapperBepAndExtraFlagsInOrder) {
       TestCommand(setup, round),
       ElementsAre("/usr/bin/bazel", "--output_base=/tmp/ob", "test",
                   "--runs_per_test=50",
-                  "--run_under=//flaky/starve:starve --profile=hogs:2 --",
+                  "--run_under=//flaky/starve:starve --profile=hogs:2 "
+                  "--record_file=/dev/null --",
                   "--build_event_json_file=/tmp/h/r1.json",
                   "--nocache_test_results", "--test_output=summary",
                   "--test_summary=terse", "-c", "opt", "--symlink_prefix=/",
@@ -48,7 +49,8 @@ TEST(TestCommand, CgroupProfilesGetTheProcessWrapperStrategyAndParent) {
               ElementsAre("bazel", "test", "--runs_per_test=3",
                           "--run_under=@flaky//flaky/starve:starve "
                           "--profile=cgroup:20 --allow_fallback "
-                          "--cgroup_parent=/sys/fs/cgroup/cpu/flaky-h1 --",
+                          "--cgroup_parent=/sys/fs/cgroup/cpu/flaky-h1 "
+                          "--record_file=/dev/null --",
                           "--build_event_json_file=/b.json",
                           "--nocache_test_results", "--test_output=summary",
                           "--test_summary=terse",
@@ -65,7 +67,7 @@ TEST(TestCommand, LaterRoundsPassTheirRunOffsetToTheWrapper) {
                        .bep_path = "/b.json"};
   EXPECT_THAT(TestCommand(BazelSetup{}, round),
               ::testing::Contains("--run_under=//flaky/starve:starve --profile=chaos:7 "
-                       "--run_offset=20 --"));
+                       "--run_offset=20 --record_file=/dev/null --"));
 }
 
 TEST(TestCommand, QuotesProfilesWithShellCharacters) {
@@ -74,7 +76,8 @@ TEST(TestCommand, QuotesProfilesWithShellCharacters) {
                        .wrapper = "//w:w",
                        .bep_path = "/b"};
   EXPECT_THAT(TestCommand(BazelSetup{}, round),
-              ::testing::Contains("--run_under=//w:w --profile='env:MSG=two words' --"));
+              ::testing::Contains("--run_under=//w:w --profile='env:MSG=two words' "
+                                  "--record_file=/dev/null --"));
 }
 
 TEST(TestCommand, RepeatAddsGtestRepeatAndNoWrapperOmitsRunUnder) {

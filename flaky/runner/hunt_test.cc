@@ -323,8 +323,9 @@ TEST_F(HuntTest, RunsEveryProfileAndStoresATrialPerRun) {
   std::vector<std::string> tests = bazel_.TestCommands();
   ASSERT_EQ(tests.size(), 2u);
   EXPECT_THAT(tests[0], HasSubstr("--runs_per_test=5 --run_under=//flaky/"
-                                  "starve:starve --profile=none --"));
-  EXPECT_THAT(tests[1], HasSubstr("--profile=hogs:2 --"));
+                                  "starve:starve --profile=none "
+                                  "--record_file=/dev/null --"));
+  EXPECT_THAT(tests[1], HasSubstr("--profile=hogs:2 --record_file=/dev/null --"));
   EXPECT_THAT(tests[1], HasSubstr("--nocache_test_results"));
   EXPECT_THAT(tests[1], ::testing::EndsWith("-- //t:a_test"));
 
