@@ -53,10 +53,8 @@ Snapshot OneCase(int64_t failures, int64_t trials) {
 }
 
 TEST(HuntExporter, ExportsLiveThenFinalStateToEveryOutput) {
-  testing::ServerSpec spec;
-  spec.binary = "/usr/bin/prometheus-pushgateway";
-  spec.args = {"--web.listen-address=127.0.0.1:{PORT}"};
-  spec.log_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/pushgateway.log");
+  const testing::ServerSpec spec = testing::PushgatewaySpec(
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/pushgateway.log"));
   auto gateway = testing::ServerProcess::Start(spec);
   ASSERT_THAT(gateway, IsOk()) << "install Debian's prometheus-pushgateway";
 
@@ -109,10 +107,8 @@ TEST(HuntExporter, ExportsLiveThenFinalStateToEveryOutput) {
 }
 
 TEST(HuntExporter, ASnapshotSourceRefreshesEveryScrapeAndPush) {
-  testing::ServerSpec spec;
-  spec.binary = "/usr/bin/prometheus-pushgateway";
-  spec.args = {"--web.listen-address=127.0.0.1:{PORT}"};
-  spec.log_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/pushgateway2.log");
+  const testing::ServerSpec spec = testing::PushgatewaySpec(
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/pushgateway2.log"));
   auto gateway = testing::ServerProcess::Start(spec);
   ASSERT_THAT(gateway, IsOk()) << "install Debian's prometheus-pushgateway";
 

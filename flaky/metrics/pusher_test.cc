@@ -26,10 +26,8 @@ using ::testing::Not;
 class PusherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::ServerSpec spec;
-    spec.binary = "/usr/bin/prometheus-pushgateway";
-    spec.args = {"--web.listen-address=127.0.0.1:{PORT}"};
-    spec.log_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/pushgateway.log");
+    const testing::ServerSpec spec = testing::PushgatewaySpec(
+        absl::StrCat(std::getenv("TEST_TMPDIR"), "/pushgateway.log"));
     auto gateway = testing::ServerProcess::Start(spec);
     ASSERT_THAT(gateway, IsOk()) << "install Debian's prometheus-pushgateway";
     gateway_ = std::move(gateway).value();

@@ -54,6 +54,7 @@ namespace {
 
 using ::flaky::metrics::testing::HttpGet;
 using ::flaky::metrics::testing::PollUntil;
+using ::flaky::metrics::testing::PushgatewaySpec;
 using ::flaky::metrics::testing::ServerProcess;
 using ::flaky::metrics::testing::ServerSpec;
 using ::flaky::metrics::testing::UrlEncode;
@@ -285,11 +286,8 @@ class DashboardIntegrationTest : public ::testing::Test {
     variables_["__rate_interval"] = "1m";
 
     // The pushing side: a hunt's live metrics, pushed to a Pushgateway.
-    ServerSpec gateway;
-    gateway.binary = "/usr/bin/prometheus-pushgateway";
-    gateway.args = {"--web.listen-address=127.0.0.1:{PORT}"};
-    gateway.log_path = TmpPath("pushgateway.log");
-    auto started_gateway = ServerProcess::Start(gateway);
+    auto started_gateway =
+        ServerProcess::Start(PushgatewaySpec(TmpPath("pushgateway.log")));
     ASSERT_THAT(started_gateway, IsOk()) << "install Debian's prometheus-pushgateway";
     gateway_ = std::move(started_gateway).value();
 

@@ -13,12 +13,22 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "flaky/metrics/testing/http.h"
 
 namespace flaky::metrics::testing {
+
+ServerSpec PushgatewaySpec(std::string log_path) {
+  ServerSpec spec;
+  spec.binary = "/usr/bin/prometheus-pushgateway";
+  spec.args = {"--web.listen-address=127.0.0.1:{PORT}"};
+  spec.log_path = std::move(log_path);
+  return spec;
+}
 
 namespace {
 

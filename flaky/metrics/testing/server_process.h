@@ -2,11 +2,8 @@
 // free loopback port for a test, waits until it answers, and stops and
 // reaps it when the test ends, even on failure.
 //
-//   ServerSpec spec;
-//   spec.binary = "/usr/bin/prometheus-pushgateway";
-//   spec.args = {"--web.listen-address=127.0.0.1:{PORT}"};
-//   spec.ready_path = "/-/ready";
-//   spec.log_path = absl::StrCat(getenv("TEST_TMPDIR"), "/pushgateway.log");
+//   ServerSpec spec = PushgatewaySpec(
+//       absl::StrCat(getenv("TEST_TMPDIR"), "/pushgateway.log"));
 //   FLAKY_ASSIGN_OR_RETURN(auto gateway, ServerProcess::Start(spec));
 //   HttpGet(gateway->url() + "/metrics");
 #ifndef FLAKY_METRICS_TESTING_SERVER_PROCESS_H_
@@ -37,6 +34,10 @@ struct ServerSpec {
   std::string log_path;                 // stdout and stderr of the server
   absl::Duration ready_timeout = absl::Seconds(60);
 };
+
+// PushgatewaySpec is Debian's prometheus-pushgateway on the chosen port,
+// logging to `log_path`.
+ServerSpec PushgatewaySpec(std::string log_path);
 
 // ServerProcess is a running server. Destroying it stops and reaps it.
 class ServerProcess {
