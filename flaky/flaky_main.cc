@@ -47,7 +47,7 @@
 #include "flaky/runner/clock.h"
 #include "flaky/runner/hunt.h"
 #include "flaky/runner/launcher.h"
-#include "flaky/stats/sprt.h"
+#include "flaky/stats/anytime.h"
 
 ABSL_FLAG(std::vector<std::string>, profiles, {"none"},
           "comma-separated starvation profiles to hunt under, one Bazel "
@@ -61,10 +61,10 @@ ABSL_FLAG(absl::Duration, budget, absl::ZeroDuration(),
           "hunt for about this long instead of a fixed number of runs "
           "(e.g. 60s, 10m), in rounds sized from the measured run time");
 ABSL_FLAG(bool, until_decided, false,
-          "run in rounds until Wald's SPRT decides every case's verdict "
-          "(rate <= --sprt_p0 or >= --sprt_p1) or --runs is reached");
-ABSL_FLAG(double, sprt_p0, 0.001, "--until_decided: the 'clean' flake rate");
-ABSL_FLAG(double, sprt_p1, 0.01, "--until_decided: the 'flaky' flake rate");
+          "run in rounds until every target has its verdict (FLAKY or "
+          "CLEAN at --max_rate and --confidence, the same rule as the "
+          "report's, valid however often it is checked) or --runs is "
+          "reached");
 ABSL_FLAG(int, round_runs, 0,
           "runs per Bazel invocation (round); 0 picks: all of --runs at "
           "once, 10 then measured for --budget, 50 for --until_decided");
@@ -118,6 +118,11 @@ ABSL_FLAG(std::string, candidate, "",
           "invocations, so machine noise hits both alike");
 ABSL_FLAG(int, allowed_failures, 0,
           "plan: failures the claim may include (0: the zero-failure claim)");
+ABSL_FLAG(bool, boundaries, false,
+          "plan: print the verdict rule's boundaries instead, one row per "
+          "run count up to --up_to: runs, the fewest failures that make "
+          "FLAKY, the most that keep CLEAN (-1: impossible at that count)");
+ABSL_FLAG(int64_t, up_to, 10000, "plan --boundaries: the last run count");
 ABSL_FLAG(absl::Duration, stop_grace, absl::Seconds(30),
           "on Ctrl-C/SIGTERM, how long Bazel may take to stop before it "
           "is killed");
@@ -178,6 +183,14 @@ std::vector<std::string> WrapperCandidates() {
   return candidates;
 }
 
+// GateOptionsFromFlags: the verdict rule of reports and gates.
+flaky::stats::GateOptions GateOptionsFromFlags() {
+  flaky::stats::GateOptions gate;
+  gate.max_rate = absl::GetFlag(FLAGS_max_rate);
+  gate.confidence = absl::GetFlag(FLAGS_confidence);
+  return gate;
+}
+
 // HuntOptionsFromFlags fills the runner's options from the flags; `targets`
 // are the tests to hunt.
 flaky::runner::HuntOptions HuntOptionsFromFlags(
@@ -222,27 +235,18 @@ flaky::runner::HuntOptions HuntOptionsFromFlags(
   options.command_line = command_line;
   options.host = Hostname();
   options.stop_grace = absl::GetFlag(FLAGS_stop_grace);
-  flaky::stats::SprtOptions sprt{.p0 = absl::GetFlag(FLAGS_sprt_p0),
-                                 .p1 = absl::GetFlag(FLAGS_sprt_p1),
-                                 .alpha = 0.05,
-                                 .beta = 0.05};
   if (options.until_decided) {
-    options.decide = [sprt](const flaky::results::CaseSummary& summary) {
-      absl::StatusOr<flaky::stats::SprtResult> result =
-          flaky::stats::EvaluateSprt(sprt, summary.failures, summary.trials);
-      return result.ok() &&
-             result->decision != flaky::stats::SprtDecision::kContinue;
+    // The report's rule, over the family the final report will judge.
+    options.decide = [gate = GateOptionsFromFlags(),
+                      profile_count = static_cast<int64_t>(options.profiles.size())](
+                         const std::vector<flaky::results::CaseSummary>& rows,
+                         const std::string& profile) -> absl::StatusOr<bool> {
+      flaky::stats::GateOptions family = gate;
+      family.flaky_family = flaky::stats::HuntFamilySize(rows, profile_count);
+      return flaky::stats::ProfileSettled(rows, profile, family);
     };
   }
   return options;
-}
-
-// GateOptionsFromFlags: the verdict rule of reports and gates.
-flaky::stats::GateOptions GateOptionsFromFlags() {
-  flaky::stats::GateOptions gate;
-  gate.max_rate = absl::GetFlag(FLAGS_max_rate);
-  gate.confidence = absl::GetFlag(FLAGS_confidence);
-  return gate;
 }
 
 // UserPath resolves a path the user typed against where they typed it.
@@ -322,17 +326,6 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
   namespace runner = flaky::runner;
   runner::HuntOptions options =
       HuntOptionsFromFlags(targets, invocation, command_line);
-  if (options.until_decided) {
-    const flaky::stats::SprtOptions sprt{.p0 = absl::GetFlag(FLAGS_sprt_p0),
-                                         .p1 = absl::GetFlag(FLAGS_sprt_p1),
-                                         .alpha = 0.05,
-                                         .beta = 0.05};
-    if (absl::Status valid = flaky::stats::ValidateSprtOptions(sprt);
-        !valid.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad --sprt_p0/--sprt_p1: ", valid.message()));
-    }
-  }
   if (absl::Status valid =
           flaky::stats::ValidateGateOptions(GateOptionsFromFlags());
       !valid.ok()) {
@@ -399,6 +392,10 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
   request.metadata.host = options.host;
   request.metadata.date = absl::Now();
   request.metadata.gate = GateOptionsFromFlags();
+  // The family --until_decided judged by, so its verdicts and the
+  // report's agree.
+  request.metadata.gate.flaky_family = flaky::stats::HuntFamilySize(
+      result.summaries, static_cast<int64_t>(options.profiles.size()));
   FLAKY_ASSIGN_OR_RETURN(request.fixes, FixRequests(fixes, result.summaries));
   request.report_dir = UserPath(absl::GetFlag(FLAGS_report_dir));
   std::string summary = flaky::cli::FormatHuntSummary(result);
@@ -481,16 +478,22 @@ absl::StatusOr<int> Plan(const flaky::cli::Invocation& invocation) {
   if (!invocation.args.empty()) {
     return absl::InvalidArgumentError(
         "usage: flaky plan [--max_rate=0.001] [--confidence=0.95] "
-        "[--allowed_failures=0]");
+        "[--allowed_failures=0] [--boundaries --up_to=10000]");
+  }
+  if (absl::GetFlag(FLAGS_boundaries)) {
+    FLAKY_ASSIGN_OR_RETURN(
+        std::vector<flaky::stats::Boundary> rows,
+        flaky::stats::Boundaries({.max_rate = absl::GetFlag(FLAGS_max_rate),
+                                  .confidence = absl::GetFlag(FLAGS_confidence)},
+                                 absl::GetFlag(FLAGS_up_to)));
+    std::cout << flaky::stats::FormatBoundaries(rows);
+    std::cout << std::flush;
+    return 0;
   }
   flaky::stats::PlanOptions options;
   options.rate = absl::GetFlag(FLAGS_max_rate);
   options.confidence = absl::GetFlag(FLAGS_confidence);
   options.allowed_failures = absl::GetFlag(FLAGS_allowed_failures);
-  options.sprt = flaky::stats::SprtOptions{.p0 = absl::GetFlag(FLAGS_sprt_p0),
-                                           .p1 = absl::GetFlag(FLAGS_sprt_p1),
-                                           .alpha = 0.05,
-                                           .beta = 0.05};
   FLAKY_ASSIGN_OR_RETURN(flaky::stats::Plan plan,
                          flaky::stats::MakePlan(options));
   std::cout << flaky::stats::DescribePlan(plan) << std::flush;

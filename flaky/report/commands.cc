@@ -13,6 +13,7 @@
 #include "flaky/report/format.h"
 #include "flaky/report/terminal.h"
 #include "flaky/report/write.h"
+#include "flaky/stats/binomial.h"
 #include "flaky/stats/gate.h"
 
 namespace flaky::report {
@@ -65,8 +66,23 @@ absl::StatusOr<VerifyRun> RunVerify(const std::vector<results::CaseSummary>& sum
       if (p != kBaselineProfile) profiles.push_back(p);
     }
   }
+  std::vector<results::CaseSummary> sides;
+  for (const results::CaseSummary& s : summaries) {
+    if (s.target == request.baseline_target || s.target == request.candidate_target) {
+      sides.push_back(s);
+    }
+  }
+  FLAKY_ASSIGN_OR_RETURN(std::vector<stats::TargetVerdict> verdicts,
+                         stats::JudgeTargets(sides, request.gate));
+  auto verdict_of = [&](const std::string& target,
+                        const std::string& profile) -> const stats::TargetVerdict* {
+    for (const stats::TargetVerdict& v : verdicts) {
+      if (v.target == target && v.profile == profile) return &v;
+    }
+    return nullptr;
+  };
   VerifyRun run;
-  int decided = 0;
+  int verified = 0;
   for (const std::string& profile : profiles) {
     FixRequest fix;
     fix.baseline_target = request.baseline_target;
@@ -76,18 +92,39 @@ absl::StatusOr<VerifyRun> RunVerify(const std::vector<results::CaseSummary>& sum
     fix.profile = profile;
     FLAKY_ASSIGN_OR_RETURN(FixComparison comparison,
                            CompareFix(summaries, fix, request.alpha));
-    decided += comparison.verification.decided;
-    absl::StrAppend(&run.text, FixLine(comparison), "\n");
+    const stats::TargetVerdict* baseline =
+        verdict_of(request.baseline_target, profile);
+    const stats::TargetVerdict* candidate =
+        verdict_of(request.candidate_target, profile);
+    const bool shown = baseline != nullptr && candidate != nullptr &&
+                       baseline->verdict == stats::Verdict::kFlaky &&
+                       candidate->verdict == stats::Verdict::kClean;
+    verified += shown;
+    absl::StrAppend(
+        &run.text, "under ", profile, ": baseline ",
+        baseline == nullptr ? "not judged"
+                            : absl::StrCat(stats::VerdictName(baseline->verdict), " (",
+                                           baseline->reason, ")"),
+        "; candidate ",
+        candidate == nullptr ? "not judged"
+                             : absl::StrCat(stats::VerdictName(candidate->verdict), " (",
+                                            candidate->reason, ")"),
+        shown ? ": fix verified" : ": not yet", "\n  ", FixLine(comparison), "\n");
+    run.verified.push_back(shown);
     run.comparisons.push_back(std::move(comparison));
   }
-  const bool all = decided == static_cast<int>(run.comparisons.size());
+  const bool all = verified == static_cast<int>(run.comparisons.size());
   run.exit_code = all ? 0 : 2;
-  absl::StrAppend(&run.text,
-                  all ? "Verified: the candidate fails less often under every profile ("
-                      : "Not verified yet: the candidate is significantly lower under ",
-                  all ? "" : absl::StrCat(decided, " of ", run.comparisons.size(),
-                                          " profiles ("),
-                  "one-sided Fisher's exact test, alpha ", request.alpha, ")\n");
+  absl::StrAppend(
+      &run.text,
+      all ? "Verified: the baseline is FLAKY and the candidate CLEAN under every profile"
+          : absl::StrCat("Not verified yet: the baseline is FLAKY and the candidate CLEAN "
+                         "under ",
+                         verified, " of ", run.comparisons.size(), " profiles"),
+      " (rate ", all ? "" : "must be ", "above and below ",
+      stats::FormatPercent(request.gate.max_rate), " at ",
+      stats::FormatConfidence(request.gate.confidence),
+      ", valid however often verify looks)\n");
   return run;
 }
 

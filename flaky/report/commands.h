@@ -34,7 +34,7 @@ namespace flaky::report {
 struct ReportRequest {
   std::string title;
   std::vector<results::CaseSummary> summaries;
-  HuntMetadata metadata;  // metadata.gate holds --max-rate, --confidence, SPRT
+  HuntMetadata metadata;  // metadata.gate holds --max_rate, --confidence, family
   std::vector<FixRequest> fixes;  // optional fix verifications to include
   // Significance of the fix verifications; nullopt means 1 - confidence.
   std::optional<double> fix_alpha;
@@ -65,22 +65,34 @@ struct VerifyRequest {
   std::string candidate_label;  // defaults to the target
   // Profiles to compare; empty means every profile both sides ran under.
   std::vector<std::string> profiles;
-  double alpha = 0.05;
+  // The verdict rule both sides are judged by (the fix is verified where
+  // the baseline is FLAKY and the candidate CLEAN).
+  stats::GateOptions gate;
+  double alpha = 0.05;  // Fisher's test, shown alongside
 };
 
 // VerifyRun is the comparison per profile and its text.
 struct VerifyRun {
   std::vector<FixComparison> comparisons;  // one per profile
-  std::string text;                        // one line per profile + a verdict line
-  // 0 when the candidate is significantly lower under every profile, 2 when
-  // any comparison is undecided (the text says how many more runs).
+  // Per profile (same order): the fix is verified there.
+  std::vector<bool> verified;
+  std::string text;                        // two lines per profile + a verdict line
+  // 0 when the fix is verified under every profile, 2 when not yet (the
+  // text says what is missing).
   int exit_code = 2;
 };
 
-// RunVerify compares the two targets' summed trials per profile with
-// Fisher's one-sided exact test (stats::VerifyFix).
-// Errors: InvalidArgument for a bad alpha or when the two sides share no
-// profile; NotFound when a requested profile lacks one side (naming it).
+// RunVerify judges both targets with stats::JudgeTargets (the one verdict
+// rule, anytime-valid, FLAKY corrected over both sides and all profiles)
+// and calls the fix verified under a profile when the baseline is FLAKY
+// and the candidate CLEAN there: then the candidate's rate is below the
+// maximum and the baseline's above it, so it fails less often, a claim
+// wrong with probability at most 1 - confidence however often verify
+// looked. Fisher's one-sided exact test of the summed counts
+// (stats::VerifyFix, valid for one look at fixed run counts) is shown
+// alongside. Errors: InvalidArgument for a bad alpha or gate options or
+// when the two sides share no profile; NotFound when a requested profile
+// lacks one side (naming it).
 absl::StatusOr<VerifyRun> RunVerify(const std::vector<results::CaseSummary>& summaries,
                                     const VerifyRequest& request);
 

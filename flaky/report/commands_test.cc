@@ -80,9 +80,9 @@ class GateEndToEndTest : public ::testing::Test {
     hunt.id = "hunt-1";
     hunt.mode = "bazel_runs";
     ASSERT_THAT(store_->BeginHunt(hunt), IsOk());
-    // A clean target with enough runs for "below 0.1% at 95%" (2995), a
+    // A clean target with enough runs for "below 0.1% at 95%" (3332), a
     // flaky one, and one with too few runs to tell.
-    AddTrials(*store_, "//t:clean", "Clean.Ok", "none", 3000, {});
+    AddTrials(*store_, "//t:clean", "Clean.Ok", "none", 3400, {});
     AddTrials(*store_, "//t:flaky", "Flaky.Race", "chaos:1", 40, {5, 17, 33});
     AddTrials(*store_, "//t:undecided", "Undecided.Maybe", "none", 100, {});
   }
@@ -115,7 +115,7 @@ TEST_F(GateEndToEndTest, ExitCodesForCleanFlakyAndUndecidedTargets) {
   ASSERT_THAT(undecided, IsOk());
   EXPECT_EQ(undecided->gate_exit_code, stats::kGateExitInconclusive) << undecided->terminal;
   EXPECT_THAT(undecided->terminal,
-              HasSubstr("2895 more runs without a failure would make it CLEAN"));
+              HasSubstr("3232 more runs without a failure would make it CLEAN"));
   absl::StatusOr<ReportRun> all = RunReport(Request({}));
   ASSERT_THAT(all, IsOk());
   EXPECT_EQ(all->gate_exit_code, stats::kGateExitFlaky);
@@ -179,16 +179,23 @@ TEST(RunVerify, ComparesEverySharedProfileNoneFirst) {
   ASSERT_EQ(run->comparisons.size(), 3u);
   EXPECT_EQ(run->comparisons[0].profile, "none");
   EXPECT_FALSE(run->comparisons[0].verification.decided);  // 2/500 vs 0/500
+  // Fisher's single look finds cgroup:20's 12/500 against 0/500 lower, but
+  // 500 clean runs do not make the candidate CLEAN: only chaos:7 (0/3400)
+  // verifies the fix by the rule.
+  EXPECT_TRUE(run->comparisons[1].verification.decided);
+  EXPECT_EQ(run->verified, (std::vector<bool>{false, false, true}));
   EXPECT_EQ(run->exit_code, 2);
-  EXPECT_THAT(run->text, HasSubstr("Not verified yet: the candidate is significantly "
-                                   "lower under 2 of 3 profiles"));
+  EXPECT_THAT(run->text, HasSubstr("Not verified yet: the baseline is FLAKY and the "
+                                   "candidate CLEAN under 1 of 3 profiles"));
+  EXPECT_THAT(run->text, HasSubstr("under chaos:7: baseline FLAKY"));
+  EXPECT_THAT(run->text, HasSubstr("candidate CLEAN (AlreadyRunning.Fixed: 0 of 3400 runs"));
 
   request.profiles = {"chaos:7"};
   run = RunVerify(SampleReport().rows, request);
   ASSERT_THAT(run, IsOk());
   EXPECT_EQ(run->exit_code, 0);
-  EXPECT_THAT(run->text, HasSubstr("Verified: the candidate fails less often under every "
-                                   "profile"));
+  EXPECT_THAT(run->text, HasSubstr("Verified: the baseline is FLAKY and the candidate "
+                                   "CLEAN under every profile"));
 }
 
 TEST(RunVerify, ExplainsMissingSides) {

@@ -74,6 +74,11 @@ std::string MetadataLine(const Report& report) {
   if (m.date != absl::UnixEpoch()) parts.push_back(FormatDate(m.date));
   parts.push_back(absl::StrCat("max rate ", stats::FormatPercent(m.gate.max_rate), " at ",
                                stats::FormatConfidence(m.gate.confidence)));
+  // Why the numbers may differ from a textbook interval, and over how many
+  // hypotheses FLAKY's error is shared.
+  parts.push_back(absl::StrCat("anytime-valid verdicts and intervals, FLAKY family-wise over ",
+                               stats::FamilySize(report.rows, m.gate),
+                               " (Holm)"));
   return absl::StrJoin(parts, ", ");
 }
 

@@ -37,7 +37,8 @@ std::string RunsPerFailureCell(const RowStats& stats);
 std::string FormatDate(absl::Time date);
 
 // MetadataLine is "mode M, commit C, host H, 2026-11-27 16:00 UTC, max rate
-// 0.1% at 95%" (empty parts left out).
+// 0.1% at 95%, anytime-valid verdicts and intervals, FLAKY family-wise over
+// 6 (Holm)" (empty parts left out).
 std::string MetadataLine(const Report& report);
 
 // FixLine is one sentence on a fix verification: both sides' counts and

@@ -63,14 +63,11 @@ absl::StatusOr<json> ReportToJson(const Report& report) {
       {"date", absl::FormatTime(absl::RFC3339_sec, m.date, absl::UTCTimeZone())},
       {"max_rate", m.gate.max_rate},
       {"confidence", m.gate.confidence},
-      {"sprt", nullptr},
+      // The verdicts and intervals are anytime-valid (stats/anytime.h);
+      // FLAKY is corrected over `flaky_family` hypotheses (Holm).
+      {"rule", "anytime"},
+      {"flaky_family", stats::FamilySize(report.rows, m.gate)},
   };
-  if (m.gate.sprt.has_value()) {
-    metadata["sprt"] = {{"p0", m.gate.sprt->p0},
-                        {"p1", m.gate.sprt->p1},
-                        {"alpha", m.gate.sprt->alpha},
-                        {"beta", m.gate.sprt->beta}};
-  }
   doc["metadata"] = metadata;
   const std::optional<stats::Verdict> overall = OverallVerdict(report);
   doc["gate"] = overall.has_value()

@@ -24,7 +24,7 @@ namespace flaky::report {
 
 // ReportToJson returns the report as a JSON document:
 //   {"schema_version", "title", "metadata": {mode, commit, host, date,
-//    max_rate, confidence, sprt}, "gate": {verdict, exit_code} (null when
+//    max_rate, confidence, rule ("anytime"), flaky_family}, "gate": {verdict, exit_code} (null when
 //    nothing was judged), "rows": [{target, test_case, profile, mode, trials,
 //    failures, rate, interval: {low, high, confidence, method}, verdict,
 //    reason, amplification: {kind, ratio, low, high} | null,

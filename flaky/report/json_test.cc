@@ -29,7 +29,7 @@ TEST(RenderJson, ParsesBackWithTheSchemaVersionAndMetadata) {
   EXPECT_EQ(doc["metadata"]["mode"], "bazel_runs");
   EXPECT_EQ(doc["metadata"]["date"], "2026-11-27T16:00:00+00:00");
   EXPECT_EQ(doc["metadata"]["max_rate"], 0.001);
-  EXPECT_TRUE(doc["metadata"]["sprt"].is_null());
+  EXPECT_EQ(doc["metadata"]["rule"], "anytime");
   EXPECT_EQ(doc["gate"]["verdict"], "FLAKY");
   EXPECT_EQ(doc["gate"]["exit_code"], 1);
 }
@@ -42,17 +42,17 @@ TEST(RenderJson, RowsCarryRatesIntervalsAndSignatures) {
   EXPECT_EQ(chaos["trials"], 500);
   EXPECT_EQ(chaos["failures"], 37);
   EXPECT_DOUBLE_EQ(chaos["rate"].get<double>(), 0.074);
-  // Wilson 95% bounds of 37/500, reference_values.py.
-  EXPECT_NEAR(chaos["interval"]["low"].get<double>(), 5.41611847510119759e-02, 1e-12);
-  EXPECT_NEAR(chaos["interval"]["high"].get<double>(), 1.00334753322230547e-01, 1e-12);
-  EXPECT_EQ(chaos["interval"]["method"], "wilson");
+  // Anytime 95% bounds of 37/500, reference_values.py.
+  EXPECT_NEAR(chaos["interval"]["low"].get<double>(), 4.26502960256790568e-2, 1e-12);
+  EXPECT_NEAR(chaos["interval"]["high"].get<double>(), 1.20711609079746551e-1, 1e-12);
+  EXPECT_EQ(chaos["interval"]["method"], "anytime");
   EXPECT_EQ(chaos["verdict"], "FLAKY");
   EXPECT_EQ(chaos["amplification"]["kind"], "estimate");
   EXPECT_DOUBLE_EQ(chaos["amplification"]["ratio"].get<double>(), 18.5);
   EXPECT_EQ(chaos["by_outcome"]["fail"], 37);
   EXPECT_NEAR(chaos["runs_per_failure"]["expected"].get<double>(), 500.0 / 37, 1e-12);
   EXPECT_NEAR(chaos["runs_per_failure"]["low"].get<double>(),
-              1 / 1.00334753322230547e-01, 1e-9);
+              1 / 1.20711609079746551e-1, 1e-9);
   EXPECT_TRUE(doc["rows"][4]["runs_per_failure"]["expected"].is_null());  // inf -> null
   EXPECT_EQ(chaos["signatures"][0]["seed"], "18446744073709551557");
   EXPECT_EQ(chaos["signatures"][0]["first_log_path"], "/out/logs/original/chaos/run_12.log");
@@ -71,14 +71,15 @@ TEST(RenderJson, VerdictsAndFixVerificationsAreComplete) {
   ASSERT_EQ(doc["verdicts"].size(), 6u);
   EXPECT_EQ(doc["verdicts"][4]["verdict"], "CLEAN");
   EXPECT_EQ(doc["verdicts"][4]["cases"][0]["test_case"], "AlreadyRunning.Fixed");
+  // The one-sided anytime bound of 0/3400, reference_values.py.
   EXPECT_NEAR(doc["verdicts"][4]["cases"][0]["upper_bound"].get<double>(),
-              1.0 - std::pow(0.05, 1.0 / 3000), 1e-15);
+              9.79800911915914639e-4, 1e-14);
   ASSERT_EQ(doc["fix_verifications"].size(), 1u);
   const json& fix = doc["fix_verifications"][0];
   EXPECT_EQ(fix["decided"], true);
   EXPECT_TRUE(fix["more_candidate_runs"].is_null());
   EXPECT_LT(fix["p_value"].get<double>(), 1e-30);
-  EXPECT_EQ(fix["candidate_trials"], 3000);
+  EXPECT_EQ(fix["candidate_trials"], 3400);
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ TEST_F(RenderJUnitTest, InconclusiveIsSkippedAndCleanPasses) {
   ASSERT_TRUE(clean);
   EXPECT_FALSE(clean.child("failure"));
   EXPECT_FALSE(clean.child("skipped"));
-  EXPECT_THAT(clean.child_value("system-out"), HasSubstr("rate below 0.1% at 95%"));
+  EXPECT_THAT(clean.child_value("system-out"), HasSubstr("rate below 0.098% at 95%"));
 }
 
 TEST_F(RenderJUnitTest, HoldsNoCharacterXmlForbids) {

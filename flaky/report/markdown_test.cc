@@ -52,14 +52,14 @@ TEST(RenderMarkdown, ShowsRatesVerdictsSignaturesAndTheChart) {
   EXPECT_THAT(*md, HasSubstr("**Gate: FLAKY** (exit 1): 2 flaky, 3 inconclusive, 1 clean "
                              "of 6 (target, profile) pairs."));
   EXPECT_THAT(*md, HasSubstr("![Flake rate per profile with 95% intervals](report.svg)"));
-  // Runs per failure: 500 / 37 = 13.5, interval 1 / Wilson bounds
-  // (1 / 0.1003 = 9.97, 1 / 0.0542 = 18.46), rounded outward.
+  // Runs per failure: 500 / 37 = 13.5, interval 1 / the anytime bounds
+  // (1 / 0.1207 = 8.28, 1 / 0.04265 = 23.45), rounded outward.
   EXPECT_THAT(*md, HasSubstr("| `chaos:7` | AlreadyRunning.Original | 500 | 37 | 7.4% | "
-                             "5.4% to 10.1% | 18.5x \\[4.4x, 76.4x\\] | 13.5 \\[9.9, "
-                             "18.5\\] | **FLAKY** |"));
-  // 1 / (1 - 0.025^(1/3000)) = 813.76 (two-sided exact upper bound), down.
-  EXPECT_THAT(*md, HasSubstr("| `chaos:7` | AlreadyRunning.Fixed | 3000 | 0 | 0% | 0% to "
-                             "0.13% | n/a (no failures in either) | \\> 813 | CLEAN |"));
+                             "4.2% to 12.1% | 18.5x \\[4.4x, 76.4x\\] | 13.5 \\[8.2, "
+                             "23.5\\] | **FLAKY** |"));
+  // 1 / 1.19676e-3 = 835.6 (two-sided anytime upper bound of 0/3400), down.
+  EXPECT_THAT(*md, HasSubstr("| `chaos:7` | AlreadyRunning.Fixed | 3400 | 0 | 0% | 0% to "
+                             "0.12% | n/a (no failures in either) | \\> 835 | CLEAN |"));
   EXPECT_THAT(*md, HasSubstr("| `chaos:7` | 30 | `AlreadyRunning.Original: RuntimeError "
                              "not raised` | 12 | `/out/logs/original/chaos/run_12.log` | "
                              "`18446744073709551557` |"));
@@ -67,7 +67,7 @@ TEST(RenderMarkdown, ShowsRatesVerdictsSignaturesAndTheChart) {
   EXPECT_THAT(*md, HasSubstr("`unrecognized interpreter ID <N> \\| thread"));
   EXPECT_EQ(md->find('\x1b'), std::string::npos);
   EXPECT_THAT(*md, HasSubstr("## Fix verification"));
-  EXPECT_THAT(*md, HasSubstr("| 37 of 500 (7.4%) | 0 of 3000 (0%) | 1.66e-32 | **lower** at "
+  EXPECT_THAT(*md, HasSubstr("| 37 of 500 (7.4%) | 0 of 3400 (0%) | 2.98e-34 | **lower** at "
                              "alpha 0.05 |"));
 }
 

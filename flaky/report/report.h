@@ -36,7 +36,7 @@ namespace flaky::report {
 
 // kSchemaVersion is the "schema_version" of the JSON report; it changes
 // when a field is removed or changes meaning (adding fields keeps it).
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // kBaselineProfile is the profile amplification is measured against.
 inline constexpr char kBaselineProfile[] = "none";
@@ -47,7 +47,7 @@ struct HuntMetadata {
   std::string commit;  // of the workspace under test
   std::string host;
   absl::Time date = absl::UnixEpoch();  // when the hunt ran
-  stats::GateOptions gate;              // max rate, confidence, optional SPRT
+  stats::GateOptions gate;              // max rate, confidence, FLAKY family
 };
 
 // FixRequest names the two sides of a fix verification.

@@ -55,7 +55,7 @@ TEST(MakeReport, RejectsBadGateOptions) {
   HuntMetadata metadata;
   metadata.gate.max_rate = 2;
   EXPECT_THAT(MakeReport("t", {}, metadata),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max-rate")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_rate")));
 }
 
 TEST(OverallVerdict, IsEmptyWithoutVerdicts) {
@@ -102,7 +102,7 @@ TEST(CompareFix, SumsEachSideUnderTheProfile) {
   const FixComparison& fix = report.fixes[0];
   EXPECT_EQ(fix.baseline, "original (no readiness check)");
   EXPECT_EQ(fix.verification.baseline_failures, 37);
-  EXPECT_EQ(fix.verification.candidate_trials, 3000);
+  EXPECT_EQ(fix.verification.candidate_trials, 3400);
   EXPECT_TRUE(fix.verification.decided);
 
   FixRequest request;

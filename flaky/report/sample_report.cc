@@ -64,7 +64,7 @@ Report SampleReport() {
       "AlreadyRunning.Original: RuntimeError not raised", 12,
       "/out/logs/original/cgroup/run_77.log", std::nullopt, 77));
   rows.push_back(Row(kFixed, "AlreadyRunning.Fixed", "none", 0, 500));
-  rows.push_back(Row(kFixed, "AlreadyRunning.Fixed", "chaos:7", 0, 3000));
+  rows.push_back(Row(kFixed, "AlreadyRunning.Fixed", "chaos:7", 0, 3400));
   rows.push_back(Row(kFixed, "AlreadyRunning.Fixed", "cgroup:20", 0, 500));
 
   HuntMetadata metadata;

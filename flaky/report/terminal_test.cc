@@ -25,7 +25,8 @@ TEST(RenderTerminal, AlignsTheTableColumns) {
   EXPECT_EQ(lines[0], "bpo-37224: run_string while already running");
   EXPECT_EQ(lines[1],
             "mode bazel_runs, commit 1a2b3c4d, host ci-worker-7, 2026-11-27 16:00 UTC, "
-            "max rate 0.1% at 95%");
+            "max rate 0.1% at 95%, anytime-valid verdicts and intervals, FLAKY "
+            "family-wise over 6 (Holm)");  // 6 rows ran: 2 targets x 3 profiles
   const std::string& header = lines[3];
   ASSERT_EQ(header.rfind("TARGET", 0), 0u) << header;
   // Every column starts at the same offset in every row: the numeric
@@ -43,7 +44,7 @@ TEST(RenderTerminal, AlignsTheTableColumns) {
   }
   EXPECT_EQ(lines[5],
             "//tests/race:already_running_original  AlreadyRunning.Original  chaos:7      "
-            " 500        37  7.4% [5.4%, 10.1%]   18.5x [4.4x, 76.4x]          FLAKY");
+            " 500        37  7.4% [4.2%, 12.1%]  18.5x [4.4x, 76.4x]          FLAKY");
 }
 
 TEST(RenderTerminal, ListsVerdictsSignaturesAndTheFix) {
@@ -59,7 +60,7 @@ TEST(RenderTerminal, ListsVerdictsSignaturesAndTheFix) {
   // Terminal escapes from the log are neutralised.
   EXPECT_EQ(text->find('\x1b'), std::string::npos);
   EXPECT_THAT(*text, HasSubstr("original (no readiness check) 37/500 (7.4%) vs fixed "
-                               "(readiness check, PR 27240) 0/3000 (0%) under chaos:7: "
+                               "(readiness check, PR 27240) 0/3400 (0%) under chaos:7: "
                                "candidate fails less often than baseline"));
 }
 

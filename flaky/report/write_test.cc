@@ -48,7 +48,7 @@ TEST(WriteReportFiles, WritesEveryFormatIntoTheDirectory) {
   ASSERT_TRUE(svg.load_file(files->svg.c_str())) << "the chart is not well-formed XML";
   EXPECT_STREQ(svg.document_element().name(), "svg");
   const nlohmann::json json = nlohmann::json::parse(Read(files->json));
-  EXPECT_EQ(json["schema_version"], 1);
+  EXPECT_EQ(json["schema_version"], kSchemaVersion);
   pugi::xml_document junit;
   ASSERT_TRUE(junit.load_file(files->junit.c_str()));
   EXPECT_STREQ(junit.document_element().name(), "testsuites");

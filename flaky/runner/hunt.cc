@@ -458,20 +458,13 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
 }
 
 absl::StatusOr<bool> Hunter::Decided(const ProfileState& state) {
-  FLAKY_ASSIGN_OR_RETURN(
-      std::vector<results::CaseSummary> cases,
-      store_->Summarize({.hunt_ids = {result_.hunt_id},
-                         .targets = {},
-                         .profiles = {state.text}}));
-  // A case that only ever skips has no trials to decide on; it must not
-  // keep the profile running to --runs.
-  cases.erase(std::remove_if(cases.begin(), cases.end(),
-                             [](const results::CaseSummary& c) {
-                               return c.trials == 0;
-                             }),
-              cases.end());
-  if (cases.empty()) return false;
-  return std::all_of(cases.begin(), cases.end(), options_.decide);
+  // Every profile's rows, not only this one's: FLAKY is corrected over the
+  // whole hunt's family.
+  FLAKY_ASSIGN_OR_RETURN(std::vector<results::CaseSummary> rows,
+                         store_->Summarize({.hunt_ids = {result_.hunt_id},
+                                            .targets = {},
+                                            .profiles = {}}));
+  return options_.decide(rows, state.text);
 }
 
 absl::Status Hunter::Fail(absl::Status status) {

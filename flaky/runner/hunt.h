@@ -51,8 +51,8 @@ struct HuntOptions {
   // budget bounds the hunt's wall time (zero: no budget); rounds are sized
   // from the measured run time so the hunt ends near it.
   absl::Duration budget = absl::ZeroDuration();
-  // until_decided stops a profile once every case's verdict is decided
-  // (`decide`, below) or it reached `runs`.
+  // until_decided stops a profile once its verdicts are decided (`decide`,
+  // below) or it reached `runs`.
   bool until_decided = false;
   // round_runs is the --runs_per_test of one round; 0 picks it: all runs at
   // once for --runs, 10 then measured for --budget, 50 for until_decided.
@@ -82,9 +82,13 @@ struct HuntOptions {
   // before one store transaction writes them.
   int batch_trials = 500;
   absl::Duration batch_interval = absl::Seconds(2);
-  // decide (for until_decided) says whether a case's counts settle its
-  // verdict; unset means until_decided cannot be used.
-  std::function<bool(const results::CaseSummary&)> decide;
+  // decide (for until_decided) says whether `profile` is settled, given
+  // every row the hunt stored so far under all its profiles (the family
+  // its verdicts are corrected over: stats::ProfileSettled); unset means
+  // until_decided cannot be used.
+  std::function<absl::StatusOr<bool>(const std::vector<results::CaseSummary>& rows,
+                                     const std::string& profile)>
+      decide;
 };
 
 // HuntEnvironment is what the hunt talks to. All pointers are required

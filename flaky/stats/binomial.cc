@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "flaky/base/status_macros.h"
+#include "flaky/stats/anytime.h"
 #include "flaky/stats/special_functions.h"
 
 namespace flaky::stats {
@@ -39,6 +40,8 @@ double ClopperPearsonLower(int64_t k, int64_t n, double confidence) {
 
 absl::string_view IntervalMethodName(IntervalMethod method) {
   switch (method) {
+    case IntervalMethod::kAnytime:
+      return "anytime";
     case IntervalMethod::kAuto:
       return "auto";
     case IntervalMethod::kClopperPearson:
@@ -85,7 +88,12 @@ absl::StatusOr<RateInterval> EstimateRate(int64_t failures, int64_t trials,
   result.rate = static_cast<double>(failures) / static_cast<double>(trials);
   result.method = ResolveIntervalMethod(method, failures, trials);
   const double tail_confidence = 1.0 - (1.0 - confidence) / 2.0;
-  if (result.method == IntervalMethod::kClopperPearson) {
+  if (result.method == IntervalMethod::kAnytime) {
+    FLAKY_ASSIGN_OR_RETURN(AnytimeInterval interval,
+                           AnytimeRateInterval(failures, trials, confidence));
+    result.low = interval.low;
+    result.high = interval.high;
+  } else if (result.method == IntervalMethod::kClopperPearson) {
     result.low = ClopperPearsonLower(failures, trials, tail_confidence);
     result.high = ClopperPearsonUpper(failures, trials, tail_confidence);
   } else {
@@ -159,10 +167,10 @@ absl::StatusOr<std::string> DescribeRate(int64_t failures, int64_t trials,
                                          double confidence) {
   FLAKY_RETURN_IF_ERROR(ValidateCounts(failures, trials, confidence));
   if (failures == 0) {
+    FLAKY_ASSIGN_OR_RETURN(double upper, AnytimeUpperBound(0, trials, confidence));
     return absl::StrCat("0 of ", trials, " runs: rate below ",
-                        FormatPercent(ClopperPearsonUpper(0, trials, confidence),
-                                      PercentRounding::kUp),
-                        " at ", FormatConfidence(confidence));
+                        FormatPercent(upper, PercentRounding::kUp), " at ",
+                        FormatConfidence(confidence));
   }
   FLAKY_ASSIGN_OR_RETURN(RateInterval interval,
                          EstimateRate(failures, trials, confidence));

@@ -1,10 +1,13 @@
 // Flake rates with confidence intervals: k failures in n runs as a rate with
-// a two-sided interval (Clopper-Pearson exact or Wilson score), one-sided
-// exact bounds for claims like "rate below p", and the wording reports use.
+// a two-sided interval (anytime-valid by default; Clopper-Pearson exact or
+// Wilson score on request), one-sided exact bounds for claims like "rate
+// below p" at a single look, and the wording reports use.
 //
-//   absl::StatusOr<RateInterval> r =
-//       EstimateRate(37, 500, 0.95, IntervalMethod::kClopperPearson);
-//   // r->rate == 0.074, r->low ~ 0.0526, r->high ~ 0.1006 (exact, 95%)
+//   absl::StatusOr<RateInterval> r = EstimateRate(37, 500);
+//   // r->rate == 0.074 with the anytime 95% interval (anytime.h), which
+//   // covers the true rate at every look of a hunt, however it stops.
+//   r = EstimateRate(37, 500, 0.95, IntervalMethod::kClopperPearson);
+//   // r->low ~ 0.0526, r->high ~ 0.1006 (exact, 95%, for one fixed look)
 //   DescribeRate(0, 2996, 0.95);  // "0 of 2996 runs: rate below 0.1% at 95%"
 //
 // Conventions, shared by the planner (plan.h) and the gate (gate.h):
@@ -28,6 +31,11 @@ namespace flaky::stats {
 
 // IntervalMethod selects how a two-sided interval is computed.
 enum class IntervalMethod {
+  // kAnytime is anytime.h's interval: it covers the true rate at every
+  // look with probability >= the confidence, so it stays honest on a
+  // dashboard, after --until_decided, or in any report a verdict or an
+  // alert reads. Wider than the others, which hold for one look only.
+  kAnytime,
   // kAuto is Clopper-Pearson when min(failures, trials - failures) < 10 (the
   // textbook np >= 10 rule: below it Wilson's coverage dips under the
   // nominal level, and flaky's typical counts are small), Wilson otherwise.
@@ -40,7 +48,8 @@ enum class IntervalMethod {
   kWilson,
 };
 
-// IntervalMethodName returns "auto", "clopper-pearson" or "wilson".
+// IntervalMethodName returns "anytime", "auto", "clopper-pearson" or
+// "wilson".
 absl::string_view IntervalMethodName(IntervalMethod method);
 
 // ResolveIntervalMethod returns the method kAuto picks for these counts;
@@ -56,7 +65,7 @@ struct RateInterval {
   double low = 0.0;   // lower end of the two-sided interval
   double high = 0.0;  // upper end of the two-sided interval
   double confidence = 0.95;
-  IntervalMethod method = IntervalMethod::kClopperPearson;  // never kAuto
+  IntervalMethod method = IntervalMethod::kAnytime;  // never kAuto
 };
 
 // ValidateCounts returns InvalidArgument unless 0 <= failures <= trials,
@@ -67,7 +76,7 @@ absl::Status ValidateCounts(int64_t failures, int64_t trials, double confidence)
 // Errors: InvalidArgument as ValidateCounts.
 absl::StatusOr<RateInterval> EstimateRate(
     int64_t failures, int64_t trials, double confidence = 0.95,
-    IntervalMethod method = IntervalMethod::kAuto);
+    IntervalMethod method = IntervalMethod::kAnytime);
 
 // ExactUpperBound returns the one-sided Clopper-Pearson upper bound at
 // `confidence`: the rate U with P(X <= failures; trials, U) = 1 - confidence
@@ -93,10 +102,11 @@ enum class PercentRounding { kNearest, kUp, kDown };
 std::string FormatPercent(double rate,
                           PercentRounding rounding = PercentRounding::kNearest);
 
-// DescribeRate returns the one-line human statement of k in n:
-//   "0 of 2996 runs: rate below 0.1% at 95%" (one-sided exact upper bound),
-//   "37 of 500 runs: rate 7.4%, 95% interval [5.2%, 10.1%]" (two-sided,
-//   kAuto method, bounds rounded outward).
+// DescribeRate returns the one-line human statement of k in n, with the
+// anytime-valid bounds (valid however the runs were stopped):
+//   "0 of 3332 runs: rate below 0.1% at 95%" (one-sided upper bound, the
+//   gate's CLEAN), "37 of 500 runs: rate 7.4%, 95% interval [4.3%, 12.1%]"
+//   (two-sided, bounds rounded outward).
 // Errors: InvalidArgument as ValidateCounts.
 absl::StatusOr<std::string> DescribeRate(int64_t failures, int64_t trials,
                                          double confidence = 0.95);

@@ -1,5 +1,7 @@
 #include "flaky/stats/binomial.h"
 
+#include "flaky/stats/anytime.h"
+
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -98,10 +100,23 @@ TEST(EstimateRate, AutoIsExactForSmallCountsAndWilsonOtherwise) {
   EXPECT_EQ(ResolveIntervalMethod(IntervalMethod::kAuto, 10, 500),
             IntervalMethod::kWilson);
   EXPECT_EQ(ResolveIntervalMethod(IntervalMethod::kWilson, 0, 5), IntervalMethod::kWilson);
-  absl::StatusOr<RateInterval> got = EstimateRate(37, 500);
+  absl::StatusOr<RateInterval> got = EstimateRate(37, 500, 0.95, IntervalMethod::kAuto);
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->method, IntervalMethod::kWilson);
   EXPECT_EQ(IntervalMethodName(got->method), "wilson");
+}
+
+TEST(EstimateRate, DefaultsToTheAnytimeInterval) {
+  absl::StatusOr<RateInterval> got = EstimateRate(37, 500);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->method, IntervalMethod::kAnytime);
+  EXPECT_EQ(IntervalMethodName(got->method), "anytime");
+  EXPECT_NEAR(got->low, *AnytimeLowerBound(37, 500, 0.975), 1e-15);
+  EXPECT_NEAR(got->high, *AnytimeUpperBound(37, 500, 0.975), 1e-15);
+  // Wider than the exact interval of one look, on both sides.
+  const RateInterval exact = *EstimateRate(37, 500, 0.95, IntervalMethod::kClopperPearson);
+  EXPECT_LT(got->low, exact.low);
+  EXPECT_GT(got->high, exact.high);
 }
 
 TEST(EstimateRate, RejectsBadCountsWithAClearMessage) {
@@ -204,18 +219,21 @@ TEST(FormatPercent, RoundsToReadablePrecisionInTheRequestedDirection) {
   EXPECT_EQ(FormatConfidence(0.999), "99.9%");
 }
 
-TEST(DescribeRate, ZeroFailuresUseTheOneSidedBound) {
-  EXPECT_EQ(*DescribeRate(0, 2996, 0.95), "0 of 2996 runs: rate below 0.1% at 95%");
-  // 2995 is the planner's answer for 0.1% at 95%; one run fewer is not enough.
-  EXPECT_EQ(*DescribeRate(0, 2995, 0.95), "0 of 2995 runs: rate below 0.1% at 95%");
-  EXPECT_EQ(*DescribeRate(0, 2994, 0.95), "0 of 2994 runs: rate below 0.11% at 95%");
+TEST(DescribeRate, ZeroFailuresUseTheOneSidedAnytimeBound) {
+  // reference_values.py: anytime upper bounds 9.9979e-4 (3332 runs) and
+  // 1.00009e-3 (3331 runs), which rounds up to 0.11%.
+  EXPECT_EQ(*DescribeRate(0, 3332, 0.95), "0 of 3332 runs: rate below 0.1% at 95%");
+  EXPECT_EQ(*DescribeRate(0, 3331, 0.95), "0 of 3331 runs: rate below 0.11% at 95%");
+  // 2995 runs are enough for one look fixed in advance, not for any look.
+  EXPECT_EQ(*DescribeRate(0, 2995, 0.95), "0 of 2995 runs: rate below 0.12% at 95%");
 }
 
 TEST(DescribeRate, FailuresShowTheTwoSidedIntervalRoundedOutward) {
+  // reference_values.py: [4.2650e-2, 1.20712e-1] and [0, 6.7224e-1].
   EXPECT_EQ(*DescribeRate(37, 500, 0.95),
-            "37 of 500 runs: rate 7.4%, 95% interval [5.4%, 10.1%]");
+            "37 of 500 runs: rate 7.4%, 95% interval [4.2%, 12.1%]");
   EXPECT_EQ(*DescribeRate(1, 10, 0.99),
-            "1 of 10 runs: rate 10%, 99% interval [0.05%, 54.5%]");
+            "1 of 10 runs: rate 10%, 99% interval [0%, 67.3%]");
   EXPECT_THAT(DescribeRate(1, 0, 0.95), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 

@@ -79,14 +79,14 @@ TEST(EstimateRunsToFailure, IsTheInverseOfTheRateAndItsInterval) {
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->observed, 12);
   EXPECT_NEAR(got->expected, 500.0 / 37.0, 1e-12);
-  // Wilson 95% bounds of 37/500 (reference_values.py), inverted.
-  EXPECT_NEAR(got->expected_low, 1.0 / 1.00334753322230547e-01, 1e-9);
-  EXPECT_NEAR(got->expected_high, 1.0 / 5.41611847510119759e-02, 1e-9);
+  // Anytime 95% bounds of 37/500 (reference_values.py), inverted.
+  EXPECT_NEAR(got->expected_low, 1.0 / 1.20711609079746551e-1, 1e-9);
+  EXPECT_NEAR(got->expected_high, 1.0 / 4.26502960256790568e-2, 1e-9);
   absl::StatusOr<RunsToFailure> none = EstimateRunsToFailure(0, 2995, std::nullopt);
   ASSERT_THAT(none, IsOk());
   EXPECT_TRUE(std::isinf(none->expected));
   EXPECT_TRUE(std::isinf(none->expected_high));
-  EXPECT_NEAR(none->expected_low, 1.0 / 1.23092107790244289e-3, 1e-6);
+  EXPECT_NEAR(none->expected_low, 1.0 / 1.35849248677462739e-3, 1e-6);
 }
 
 TEST(FisherLowerPValue, MatchesExactHypergeometricSums) {

@@ -1,5 +1,6 @@
 #include "flaky/stats/plan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -9,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "flaky/base/status_macros.h"
 #include "flaky/stats/binomial.h"
-#include "flaky/stats/sprt.h"
+#include "flaky/stats/anytime.h"
 
 namespace flaky::stats {
 namespace {
@@ -100,16 +101,26 @@ absl::StatusOr<double> ExpectedRunsToFirstFailure(double rate) {
 absl::StatusOr<Plan> MakePlan(const PlanOptions& options) {
   Plan plan;
   plan.options = options;
-  FLAKY_ASSIGN_OR_RETURN(plan.runs_to_claim,
+  FLAKY_ASSIGN_OR_RETURN(plan.single_look_runs_to_claim,
                          RunsToClaimBelow(options.rate, options.confidence,
                                           options.allowed_failures));
+  FLAKY_ASSIGN_OR_RETURN(plan.runs_to_claim,
+                         AnytimeRunsToClean(options.rate, options.confidence,
+                                            options.allowed_failures));
   FLAKY_ASSIGN_OR_RETURN(plan.expected_runs_to_first_failure,
                          ExpectedRunsToFirstFailure(options.rate));
   FLAKY_ASSIGN_OR_RETURN(plan.runs_to_detect,
                          RunsToDetect(options.rate, options.detect_probability));
-  if (options.sprt.has_value()) {
-    FLAKY_ASSIGN_OR_RETURN(plan.sprt_runs_to_accept_h0, SprtRunsToAcceptH0(*options.sprt));
-    FLAKY_ASSIGN_OR_RETURN(plan.sprt_expected_runs, ExpectedSprtRuns(*options.sprt));
+  const double ten_times = 10.0 * options.rate;
+  if (ten_times < 1.0) {
+    // Ten times the runs a clean claim needs is far past where a test
+    // failing ten times too often is called FLAKY.
+    const int64_t horizon = std::min<int64_t>(1'000'000, 10 * plan.runs_to_claim);
+    FLAKY_ASSIGN_OR_RETURN(
+        plan.at_ten_times,
+        ComputeOperatingCharacteristics(
+            {.max_rate = options.rate, .confidence = options.confidence},
+            ten_times, horizon));
   }
   return plan;
 }
@@ -121,25 +132,21 @@ std::string DescribePlan(const Plan& plan) {
       "To claim rate below ", rate, " at ", FormatConfidence(o.confidence), ": ",
       plan.runs_to_claim, " runs with at most ", o.allowed_failures,
       o.allowed_failures == 1 ? " failure" : " failures",
-      " (one-sided exact bound; the gate's CLEAN rule)\n");
+      " (the gate's CLEAN, valid however often the hunt is looked at; one look "
+      "fixed in advance would need ",
+      plan.single_look_runs_to_claim, ")\n");
   absl::StrAppend(&text, "A test failing at ", rate, " fails first after ",
                   plan.expected_runs_to_first_failure, " runs on average\n");
   absl::StrAppend(&text, "To see at least one failure at ", rate, " with probability ",
                   FormatConfidence(o.detect_probability), ": ", plan.runs_to_detect,
                   " runs\n");
-  if (plan.sprt_runs_to_accept_h0.has_value()) {
-    absl::StrAppend(&text, "SPRT (p0=", FormatPercent(o.sprt->p0), ", p1=",
-                    FormatPercent(o.sprt->p1), ", alpha=", o.sprt->alpha,
-                    ", beta=", o.sprt->beta, ") accepts \"rate <= p0\" after ",
-                    *plan.sprt_runs_to_accept_h0,
-                    " clean runs (a weaker claim than the line above)\n");
-    if (plan.sprt_expected_runs.has_value()) {
-      absl::StrAppend(&text, "SPRT average runs to a decision: about ",
-                      static_cast<int64_t>(std::ceil(plan.sprt_expected_runs->at_p0)),
-                      " at rate p0, ",
-                      static_cast<int64_t>(std::ceil(plan.sprt_expected_runs->at_p1)),
-                      " at rate p1 (Wald's approximation)\n");
-    }
+  if (plan.at_ten_times.has_value()) {
+    absl::StrAppend(
+        &text, "A test failing at ", FormatPercent(plan.at_ten_times->rate),
+        " is called FLAKY after ",
+        static_cast<int64_t>(std::ceil(plan.at_ten_times->mean_runs_to_flaky)),
+        " runs on average (in ", FormatConfidence(plan.at_ten_times->p_flaky),
+        " of hunts; judged after every run)\n");
   }
   return text;
 }

@@ -1,18 +1,21 @@
 // The planner: how many runs a claim or a detection needs, before running
 // anything (`flaky plan`).
 //
-//   RunsToClaimBelow(0.001, 0.95);     // 2995: 0 failures in 2995 runs give
-//                                      // "rate below 0.1% at 95%"
+//   MakePlan({.rate = 0.001})->runs_to_claim;  // 3332: the gate's CLEAN
+//   RunsToClaimBelow(0.001, 0.95);     // 2995: one look fixed in advance
 //   RunsToClaimBelow(0.001, 0.95, 1);  // 4742 when one failure is allowed
 //   ExpectedRunsToFirstFailure(0.01);  // 100
 //   RunsToDetect(0.01, 0.95);          // 299 runs see a failure w.p. 95%
 //
-// The claim is the one-sided exact bound of binomial.h, the same rule the
-// gate (gate.h) uses for CLEAN: RunsToClaimBelow(p, c, k) is the smallest n
-// with ExactUpperBound(k, n, c) < p, so a gate given that many runs and at
-// most k failures answers CLEAN. With k = 0 this is the closed form
-// n = ceil(ln(1 - c) / ln(1 - p)); "runs to see a failure with probability
-// q at rate p" has the same form, ceil(ln(1 - q) / ln(1 - p)).
+// Two claims with the same words. The gate's CLEAN (gate.h) is anytime-
+// valid: it holds however often the hunt is looked at, and Plan's
+// runs_to_claim is its run count (anytime.h's AnytimeRunsToClean). The
+// one-sided exact bound of binomial.h is valid for ONE look at a run count
+// fixed in advance: RunsToClaimBelow(p, c, k) is the smallest n with
+// ExactUpperBound(k, n, c) < p, with k = 0 the closed form
+// n = ceil(ln(1 - c) / ln(1 - p)). The plan prints both, so the price of
+// watching (11% more runs at k = 0) is visible. "Runs to see a failure with
+// probability q at rate p" has the same form, ceil(ln(1 - q) / ln(1 - p)).
 //
 // All functions are pure and thread-safe.
 #ifndef FLAKY_STATS_PLAN_H_
@@ -23,7 +26,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "flaky/stats/sprt.h"
+#include "flaky/stats/anytime.h"
 
 namespace flaky::stats {
 
@@ -50,21 +53,23 @@ struct PlanOptions {
   double confidence = 0.95;  // for the claim
   int64_t allowed_failures = 0;
   double detect_probability = 0.95;  // for RunsToDetect
-  std::optional<SprtOptions> sprt;   // when set, also the SPRT's clean runs
 };
 
 // Plan is everything `flaky plan` prints. Plain data.
 struct Plan {
   PlanOptions options;
-  int64_t runs_to_claim = 0;
+  int64_t runs_to_claim = 0;              // the gate's CLEAN (anytime)
+  int64_t single_look_runs_to_claim = 0;  // one exact look, fixed in advance
   double expected_runs_to_first_failure = 0.0;
   int64_t runs_to_detect = 0;
-  std::optional<int64_t> sprt_runs_to_accept_h0;
-  std::optional<SprtExpectedRuns> sprt_expected_runs;
+  // A test failing at ten times the rate (when that is below 1): the
+  // gate's chance of FLAKY and its mean runs to it, judged after every run
+  // (anytime.h's ComputeOperatingCharacteristics, exact).
+  std::optional<OperatingCharacteristics> at_ten_times;
 };
 
-// MakePlan computes a Plan. Errors: InvalidArgument from the functions above
-// (and ValidateSprtOptions), naming the bad option.
+// MakePlan computes a Plan. Errors: InvalidArgument from the functions
+// above, naming the bad option.
 absl::StatusOr<Plan> MakePlan(const PlanOptions& options);
 
 // DescribePlan renders a Plan as a few lines of text for the terminal.

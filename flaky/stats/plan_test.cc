@@ -59,9 +59,9 @@ TEST(RunsToClaimBelow, IsExactlyTheBoundaryOfTheOneSidedBound) {
   }
 }
 
-TEST(RunsToClaimBelow, AgreesWithTheZeroFailureWording) {
-  const int64_t n = *RunsToClaimBelow(0.001, 0.95);
-  EXPECT_EQ(*DescribeRate(0, n, 0.95), "0 of 2995 runs: rate below 0.1% at 95%");
+TEST(MakePlan, RunsToClaimAgreeWithTheZeroFailureWording) {
+  const int64_t n = MakePlan({.rate = 0.001, .confidence = 0.95})->runs_to_claim;
+  EXPECT_EQ(*DescribeRate(0, n, 0.95), "0 of 3332 runs: rate below 0.1% at 95%");
 }
 
 TEST(RunsToClaimBelow, RejectsBadInput) {
@@ -94,22 +94,23 @@ TEST(MakePlan, CombinesEverythingAndDescribesIt) {
   PlanOptions options;
   options.rate = 0.001;
   options.confidence = 0.95;
-  options.sprt = SprtOptions{.p0 = 0.001, .p1 = 0.01, .alpha = 0.05, .beta = 0.05};
   absl::StatusOr<Plan> plan = MakePlan(options);
   ASSERT_THAT(plan, IsOk());
-  EXPECT_EQ(plan->runs_to_claim, 2995);
+  EXPECT_EQ(plan->runs_to_claim, 3332);  // anytime_test
+  EXPECT_EQ(plan->single_look_runs_to_claim, 2995);
   EXPECT_EQ(plan->runs_to_detect, 2995);
   EXPECT_DOUBLE_EQ(plan->expected_runs_to_first_failure, 1000.0);
-  EXPECT_EQ(plan->sprt_runs_to_accept_h0, 326);
+  ASSERT_TRUE(plan->at_ten_times.has_value());
+  EXPECT_DOUBLE_EQ(plan->at_ten_times->rate, 0.01);
+  EXPECT_GT(plan->at_ten_times->p_flaky, 0.95);
   const std::string text = DescribePlan(*plan);
-  EXPECT_THAT(text, HasSubstr("To claim rate below 0.1% at 95%: 2995 runs with at most 0 "
-                              "failures"));
+  EXPECT_THAT(text, HasSubstr("To claim rate below 0.1% at 95%: 3332 runs with at most 0 "
+                              "failures (the gate's CLEAN"));
+  EXPECT_THAT(text, HasSubstr("one look fixed in advance would need 2995"));
   EXPECT_THAT(text, HasSubstr("fails first after 1000 runs on average"));
-  EXPECT_THAT(text, HasSubstr("after 326 clean runs"));
-  EXPECT_THAT(text, HasSubstr("about 394 at rate p0, 189 at rate p1"));
-  options.sprt->p1 = 0.0001;
-  EXPECT_THAT(MakePlan(options),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("p0 < p1")));
+  EXPECT_THAT(text, HasSubstr("A test failing at 1% is called FLAKY after "));
+  options.rate = 0.0;
+  EXPECT_THAT(MakePlan(options), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -86,6 +86,40 @@ def runs_to_claim(p, conf, k):
   return n
 
 
+# The anytime mixtures of anytime.h: (weight, odds ratio).
+ABOVE = [(Fraction(2520, 7381 * j), 2**j) for j in range(1, 11)]
+BELOW = [(Fraction(1, 2), 0), (Fraction(1, 6), Fraction(1, 2)), (Fraction(1, 6), Fraction(1, 4)),
+         (Fraction(1, 6), Fraction(1, 8))]
+
+
+def evidence(mixture, k, n, r):
+  """sum_j w_j c_j^k (1 + r (c_j - 1))^-n in 80-digit Decimal, r a Decimal."""
+  total = Decimal(0)
+  for w, c in mixture:
+    if c == 0 and k > 0:
+      continue
+    c = Decimal(c.numerator) / Decimal(c.denominator) if isinstance(c, Fraction) else Decimal(c)
+    ck = Decimal(1) if k == 0 else c**k
+    total += Decimal(w.numerator) / Decimal(w.denominator) * ck * (1 + r * (c - 1))**(-n)
+  return total
+
+
+def anytime_lower(k, n, conf):
+  """Largest r whose evidence above reaches 1 / (1 - conf) (0 if none)."""
+  t = 1 / (1 - Decimal(conf))
+  if evidence(ABOVE, k, n, Decimal("1e-300")) < t:
+    return Decimal(0)
+  return bisect(lambda r: evidence(ABOVE, k, n, r), t, False)
+
+
+def anytime_upper(k, n, conf):
+  """Smallest r whose evidence below reaches 1 / (1 - conf) (1 if none)."""
+  t = 1 / (1 - Decimal(conf))
+  if evidence(BELOW, k, n, 1 - Decimal("1e-30")) < t:
+    return Decimal(1)
+  return bisect(lambda r: evidence(BELOW, k, n, r), t, True)
+
+
 def main():
   print("== I_x(a, b), integer a, b ==")
   for a, b, x in [(1, 1, "0.3"), (2, 3, "0.4"), (5, 5, "0.5"), (1, 2995, "0.001"),
@@ -130,6 +164,12 @@ def main():
   for p, conf, k in [("0.001", "0.95", 0), ("0.001", "0.95", 1), ("0.001", "0.95", 2),
                      ("0.01", "0.99", 0), ("0.01", "0.99", 3), ("0.05", "0.9", 5)]:
     print(p, conf, k, runs_to_claim(p, conf, k))
+  print("== anytime bounds: two-sided (each side (1 + conf) / 2), one-sided ==")
+  for k, n, conf in [(37, 500, "0.95"), (1, 10, "0.99"), (0, 3332, "0.95"), (3, 40, "0.95"),
+                     (2, 500, "0.95"), (0, 2995, "0.95"), (0, 3331, "0.95"), (0, 3400, "0.95")]:
+    side = (1 + Decimal(conf)) / 2
+    print(k, n, conf, f"{anytime_lower(k, n, side):.17e}", f"{anytime_upper(k, n, side):.17e}",
+          f"{anytime_lower(k, n, conf):.17e}", f"{anytime_upper(k, n, conf):.17e}")
   print("== Katz log ratio ==")
   for a, n1, b, n0 in [(37, 500, 2, 500), (10, 100, 5, 200), (1, 10, 1, 10)]:
     rr = (a / n1) / (b / n0)

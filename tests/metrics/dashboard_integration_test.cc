@@ -545,7 +545,7 @@ TEST_F(DashboardIntegrationTest, EveryPanelQueryAndRuleReturnsLabelledData) {
                                             kOriginal, "\",profile=\"chaos:7\"}")},
       {"FlakyFixRegressed",
        absl::StrCat("ALERTS{alertname=\"FlakyFixRegressed\",alertstate=\"firing\",target=\"",
-                    kFixed, "\",test_case=\"", kRaceCase, "\",profile=\"chaos:7\"}")}};
+                    kFixed, "\",profile=\"chaos:7\"}")}};
   for (const auto& [alert, query] : expected_alerts) {
     EXPECT_THAT(WaitFor(absl::StrCat("alert ", alert), query, 1), IsOk());
   }
