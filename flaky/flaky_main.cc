@@ -13,6 +13,8 @@
 #include <thread>
 #include <cerrno>
 #include <climits>
+#include <cstdint>
+#include <limits>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -54,9 +56,11 @@ ABSL_FLAG(std::vector<std::string>, profiles, {"none"},
           "invocation each: none, taskset:CPUS, cgroup:PCT[/PERIOD_US], "
           "hogs:N, chaos:SEED, env:K=V; compose with '+', e.g. "
           "taskset:0+hogs:2");
-ABSL_FLAG(int, runs, 100,
+ABSL_FLAG(int, runs, 0,
           "runs per profile (--runs_per_test); with --until_decided the most "
-          "runs per profile; ignored with --budget");
+          "runs per profile; ignored with --budget. 0: 100, or with "
+          "--until_decided enough runs for CLEAN without a failure (3332 at "
+          "--max_rate=0.001 --confidence=0.95, divided by --repeat)");
 ABSL_FLAG(absl::Duration, budget, absl::ZeroDuration(),
           "hunt for about this long instead of a fixed number of runs "
           "(e.g. 60s, 10m), in rounds sized from the measured run time");
@@ -207,6 +211,18 @@ flaky::runner::HuntOptions HuntOptionsFromFlags(
   options.until_decided = absl::GetFlag(FLAGS_until_decided);
   options.round_runs = absl::GetFlag(FLAGS_round_runs);
   options.repeat = absl::GetFlag(FLAGS_repeat);
+  if (options.runs == 0) {
+    // A hunt that stops on its verdict must be allowed the runs CLEAN
+    // takes, or a clean test could only ever end INCONCLUSIVE.
+    options.runs = 100;
+    absl::StatusOr<int64_t> clean = flaky::stats::AnytimeRunsToClean(
+        absl::GetFlag(FLAGS_max_rate), absl::GetFlag(FLAGS_confidence));
+    if (options.until_decided && clean.ok() && options.repeat >= 1) {
+      options.runs = static_cast<int>(std::min<int64_t>(
+          std::numeric_limits<int>::max(),
+          (*clean + options.repeat - 1) / options.repeat));
+    }
+  }
   options.bazel.bazel = absl::GetFlag(FLAGS_bazel);
   options.bazel.startup_flags = absl::StrSplit(
       absl::GetFlag(FLAGS_bazel_startup_flags), ' ', absl::SkipEmpty());

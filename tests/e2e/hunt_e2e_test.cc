@@ -261,6 +261,23 @@ TEST(HuntE2e, GateExitsWithTheVerdict) {
     EXPECT_THAT(gate.stdout_text, HasSubstr(c.verdict));
     EXPECT_THAT(ReadFile(dir + "/report.md"), HasSubstr("flaky_fixture_test"));
   }
+  // --until_decided stops on the same rule: a clean fixture is CLEAN at
+  // 0.2% after 16 runs (anytime.h), so rounds of 10 stop after 20 of the
+  // allowed 100 and the gate passes.
+  {
+    const std::string dir = Env("TEST_TMPDIR") + "/gate-until-decided";
+    runner::CommandResult gate = RunOrDie(
+        {.argv = {Runfile("flaky/flaky"), "gate", "//tests/e2e:flaky_fixture_test",
+                  "--until_decided", "--runs=100", "--round_runs=10", "--max_rate=0.2",
+                  "--store=" + dir + ".db",
+                  "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " "), "--",
+                  "--symlink_prefix=/", "--test_env=FLAKY_FIXTURE_PROBABILITY=0"},
+         .working_dir = checkout});
+    EXPECT_TRUE(gate.status.Exited(0))
+        << gate.status.ToString() << "\n" << gate.stdout_text << "\n" << gate.stderr_text;
+    EXPECT_THAT(gate.stdout_text, HasSubstr("Gate: CLEAN"));
+    EXPECT_THAT(gate.stdout_text, HasSubstr(": 20 runs, 0 failed"));
+  }
   // Usage errors are 3, so a merge gate never mistakes them for a verdict.
   runner::CommandResult usage = RunOrDie(
       {.argv = {Runfile("flaky/flaky"), "gate"}, .working_dir = checkout});
