@@ -113,6 +113,15 @@ TEST(FisherLowerPValue, MatchesExactHypergeometricSums) {
   }
 }
 
+TEST(FisherLowerPValue, HoldsItsPrecisionAtAMillionRuns) {
+  // Exact rational sums with math.comb (reference_values.py, "a million
+  // runs"); lgamma differences lost 5e-9 relative here.
+  EXPECT_NEAR(*FisherLowerPValue(50, 1000000, 10, 1000000), 8.07871986543830170e-08,
+              1e-12 * 8.08e-8);
+  EXPECT_NEAR(*FisherLowerPValue(3, 1000000, 0, 1000000), 1.24999812499906243e-01,
+              1e-12 * 1.25e-1);
+}
+
 TEST(FisherLowerPValue, NeverRisesWhenPassingCandidateRunsAreAdded) {
   // The extra-runs search relies on this; check it over random tables.
   std::mt19937_64 rng(37224);  // fixed seed

@@ -120,6 +120,44 @@ def anytime_upper(k, n, conf):
   return bisect(lambda r: evidence(BELOW, k, n, r), t, True)
 
 
+# Bernoulli numbers B_2k for Stirling's series.
+BERNOULLI = [Fraction(1, 6), Fraction(-1, 30), Fraction(1, 42), Fraction(-1, 30),
+             Fraction(5, 66), Fraction(-691, 2730), Fraction(7, 6), Fraction(-3617, 510)]
+
+
+def log_gamma_dec(z):
+  """log Gamma(z) for an integer or half-integer z >= 1 in Decimal: exact
+  factorials below 1000, Stirling's series (8 terms, error < 1e-60) above."""
+  z = Decimal(z)
+  if z < 1000:
+    if z == z.to_integral_value():
+      return Decimal(math.factorial(int(z) - 1)).ln()
+    raise ValueError("small non-integer z")
+  pi = Decimal("3.14159265358979323846264338327950288419716939937510582097494459")
+  total = (z - Decimal("0.5")) * z.ln() - z + (2 * pi).ln() / 2
+  for k, b in enumerate(BERNOULLI, start=1):
+    total += Decimal(b.numerator) / Decimal(b.denominator) / (2 * k * (2 * k - 1) * z**(2 * k - 1))
+  return total
+
+
+def binom_upper_tail_big(k, n, x):
+  """P(X >= k) for X ~ Binomial(n, x), n up to 1e7: the first term from
+  log Gamma in Decimal, the rest by the ratio of consecutive terms."""
+  x = Decimal(x)
+  log_first = (log_gamma_dec(n + 1) - log_gamma_dec(k + 1) - log_gamma_dec(n - k + 1) +
+               k * x.ln() + (n - k) * (1 - x).ln())
+  term = log_first.exp()
+  total = Decimal(0)
+  i = k
+  while i <= n:
+    total += term
+    if term < total * Decimal("1e-40"):
+      break
+    term = term * (n - i) / (i + 1) * x / (1 - x)
+    i += 1
+  return total
+
+
 def main():
   print("== I_x(a, b), integer a, b ==")
   for a, b, x in [(1, 1, "0.3"), (2, 3, "0.4"), (5, 5, "0.5"), (1, 2995, "0.001"),
@@ -170,6 +208,16 @@ def main():
     side = (1 + Decimal(conf)) / 2
     print(k, n, conf, f"{anytime_lower(k, n, side):.17e}", f"{anytime_upper(k, n, side):.17e}",
           f"{anytime_lower(k, n, conf):.17e}", f"{anytime_upper(k, n, conf):.17e}")
+  print("== extreme arguments: I_x(a, b) = P(Binomial(a + b - 1, x) >= a) ==")
+  for a, b, x in [(500000, 500000, "0.5005"), (500000, 500000, "0.499"),
+                  # 2^-20 and 1 - 2^-20: exact in binary, so the C++ gets
+                  # the same x (x^1e6 magnifies a rounded x a millionfold).
+                  (1, 1000000, "0.00000095367431640625"), (3, 999998, "0.00000095367431640625"),
+                  (1000000, 1, "0.99999904632568359375"), (10, 999990, "0.00002")]:
+    print(a, b, x, f"{binom_upper_tail_big(a, a + b - 1, x):.17e}")
+  print("== Fisher one-sided at a million runs ==")
+  for k0, n0, k1, n1 in [(50, 1000000, 10, 1000000), (3, 1000000, 0, 1000000)]:
+    print(k0, n0, k1, n1, f"{float(fisher_less(k0, n0, k1, n1)):.17e}")
   print("== Katz log ratio ==")
   for a, n1, b, n0 in [(37, 500, 2, 500), (10, 100, 5, 200), (1, 10, 1, 10)]:
     rr = (a / n1) / (b / n0)

@@ -152,3 +152,64 @@ TEST(LogGamma, MatchesFactorialsAndHalfInteger) {
 
 }  // namespace
 }  // namespace flaky::stats
+
+namespace flaky::stats {
+namespace {
+
+TEST(RegularizedIncompleteBeta, HoldsItsPrecisionAtExtremeArguments) {
+  // Exact binomial tail sums in 80-digit decimals (reference_values.py,
+  // "extreme arguments"): a = b = 5e5, n = 1e6 with p = 1e-6, and k = n.
+  struct Reference {
+    double a, b, x, value;
+  };
+  const Reference kReferences[] = {
+      {500000, 500000, 0.5005, 8.41344746068573195e-1},
+      {500000, 500000, 0.499, 2.27500509616315788e-2},
+      // x = 2^-20 and 1 - 2^-20, exact in binary: a rounded 0.999999
+      // would move x^1e6 by 3e-11.
+      {1, 1000000, 0x1p-20, 6.14677553233803871e-1},
+      {3, 999998, 0x1p-20, 7.19805608752627248e-2},
+      {1000000, 1, 1 - 0x1p-20, 3.85322446766196129e-1},
+      {10, 999990, 0.00002, 9.95004849422887756e-1},
+  };
+  for (const Reference& ref : kReferences) {
+    EXPECT_NEAR(RegularizedIncompleteBeta(ref.a, ref.b, ref.x), ref.value,
+                1e-12 * ref.value)
+        << ref.a << " " << ref.b << " " << ref.x;
+  }
+}
+
+TEST(LogBinomialPmf, IsPreciseWhereTheTextbookFormulaIsNot) {
+  // P(X = 1) for X ~ Binomial(1e6, 1e-6) is (1 - 1e-6)^999999 = exp(-0.9999995...)
+  const double exact = 999999.0 * std::log1p(-1e-6);
+  EXPECT_NEAR(LogBinomialPmf(1, 1e6, 1e-6), exact, 1e-13);
+  EXPECT_NEAR(LogBinomialPmf(0, 1e6, 1e-6), 1e6 * std::log1p(-1e-6), 1e-13);
+  EXPECT_NEAR(LogBinomialPmf(1e6, 1e6, 0.999999), 1e6 * std::log(0.999999), 1e-12);
+  // Small counts agree with the textbook formula.
+  EXPECT_NEAR(LogBinomialPmf(3, 10, 0.2),
+              std::log(120.0) + 3 * std::log(0.2) + 7 * std::log(0.8), 1e-13);
+  EXPECT_EQ(LogBinomialPmf(1, 10, 0.0), -INFINITY);
+  EXPECT_TRUE(std::isnan(LogBinomialPmf(11, 10, 0.5)));
+  // The hypergeometric: 3 of 3 failures among 2e6 runs all in the first
+  // half is C(1e6, 3) / C(2e6, 3) (reference_values.py's Fisher p for
+  // 3/1e6 vs 0/1e6, whose only term it is).
+  EXPECT_NEAR(std::exp(LogHypergeometricPmf(0, 1000000, 1000000, 3)),
+              1.24999812499906243e-01, 1e-13 * 1.25e-1);
+  EXPECT_EQ(LogHypergeometricPmf(4, 1000000, 1000000, 3), -INFINITY);
+}
+
+TEST(StirlingErrorAndDeviance, MatchTheirDefinitions) {
+  for (double x : {0.5, 1.0, 7.0, 15.0, 16.0, 40.0, 100.0, 1000.0}) {
+    const double direct =
+        LogGamma(x + 1.0) - ((x + 0.5) * std::log(x) - x + 0.5 * std::log(2 * M_PI));
+    EXPECT_NEAR(StirlingError(x), direct, 1e-13) << x;
+  }
+  EXPECT_NEAR(Deviance(0.0, 3.0), 3.0, 1e-15);
+  EXPECT_NEAR(Deviance(5.0, 2.0), 5.0 * std::log(2.5) - 3.0, 1e-14);
+  // Close to m the formula cancels; the series does not: for x = m (1 + e)
+  // it is m (e^2/2 - e^3/6 + e^4/12 - ...), here m = 1e6, e = 1e-6.
+  EXPECT_NEAR(Deviance(1e6 + 1, 1e6), 1e6 * (0.5e-12 - 1e-18 / 6 + 1e-24 / 12), 1e-21);
+}
+
+}  // namespace
+}  // namespace flaky::stats
