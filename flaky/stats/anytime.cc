@@ -258,30 +258,41 @@ std::string FormatBoundaries(const std::vector<Boundary>& rows) {
 absl::StatusOr<OperatingCharacteristics> ComputeOperatingCharacteristics(
     const BoundaryOptions& options, double rate, int64_t horizon) {
   FLAKY_RETURN_IF_ERROR(ValidateBoundaryOptions(options));
-  if (!(rate >= 0.0 && rate <= 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the true rate must be in [0, 1], got ", rate));
-  }
   if (horizon < 1 || horizon > 1'000'000) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the horizon must be between 1 and 1000000 runs, got ", horizon));
   }
   FLAKY_ASSIGN_OR_RETURN(std::vector<Boundary> rows, Boundaries(options, horizon));
+  return OperatingCharacteristicsOf(rows, rate);
+}
+
+absl::StatusOr<OperatingCharacteristics> OperatingCharacteristicsOf(
+    const std::vector<Boundary>& rows, double rate) {
+  if (!(rate >= 0.0 && rate <= 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the true rate must be in [0, 1], got ", rate));
+  }
+  if (rows.empty()) return absl::InvalidArgumentError("no boundaries to evaluate");
   OperatingCharacteristics result;
   result.rate = rate;
-  result.horizon = horizon;
+  result.horizon = static_cast<int64_t>(rows.size());
   // alive[k]: probability of k failures so far and no verdict yet. Only k
   // between the two boundaries stays alive, so the vector stays short.
   std::vector<double> alive = {1.0};
   double runs_to_flaky = 0.0;
   double runs_to_clean = 0.0;
-  for (int64_t n = 1; n <= horizon; ++n) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Boundary& row = rows[i];
+    const int64_t n = static_cast<int64_t>(i) + 1;
+    if (row.runs != n) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("boundary row ", i, " is for ", row.runs, " runs, not ", n));
+    }
     std::vector<double> next(alive.size() + 1, 0.0);
     for (size_t k = 0; k < alive.size(); ++k) {
       next[k] += alive[k] * (1.0 - rate);
       next[k + 1] += alive[k] * rate;
     }
-    const Boundary& row = rows[static_cast<size_t>(n - 1)];
     for (size_t k = 0; k < next.size(); ++k) {
       const int64_t failures = static_cast<int64_t>(k);
       if (row.flaky_at_failures >= 0 && failures >= row.flaky_at_failures) {
@@ -300,7 +311,7 @@ absl::StatusOr<OperatingCharacteristics> ComputeOperatingCharacteristics(
   }
   for (double p : alive) result.p_undecided += p;
   result.mean_runs = runs_to_flaky + runs_to_clean +
-                     result.p_undecided * static_cast<double>(horizon);
+                     result.p_undecided * static_cast<double>(result.horizon);
   if (result.p_flaky > 0.0) result.mean_runs_to_flaky = runs_to_flaky / result.p_flaky;
   if (result.p_clean > 0.0) result.mean_runs_to_clean = runs_to_clean / result.p_clean;
   return result;

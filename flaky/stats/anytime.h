@@ -179,6 +179,13 @@ struct OperatingCharacteristics {
 absl::StatusOr<OperatingCharacteristics> ComputeOperatingCharacteristics(
     const BoundaryOptions& options, double rate, int64_t horizon);
 
+// OperatingCharacteristicsOf evaluates any rule given as boundaries (one
+// row per run count from 1, such as Boundaries returns) at `rate`, up to
+// the last row. Errors: InvalidArgument for a rate outside [0, 1], no rows,
+// or rows that do not count 1, 2, 3, ...
+absl::StatusOr<OperatingCharacteristics> OperatingCharacteristicsOf(
+    const std::vector<Boundary>& rows, double rate);
+
 // FixedLookRunsToDetect returns the fewest runs n of a single fixed look
 // (the exact one-sided test of "rate above max_rate" at `confidence`) that
 // says FLAKY with probability >= `power` at `rate` > max_rate: the sample
