@@ -608,14 +608,15 @@ int main(int argc, char** argv) {
        },
        flaky::stats::kGateExitUsage},
       {"verify", "--baseline=ORIGINAL --candidate=FIXED [hunt flags]",
-       "hunt both, interleaved, and test whether the candidate's flake rate "
-       "is lower (exit 0) or not yet shown to be (exit 2)",
+       "hunt both in the same Bazel invocations; exit 0 when the baseline "
+       "is FLAKY and the candidate CLEAN under every profile, 2 when not yet",
        [&command_line](const flaky::cli::Invocation& invocation) {
          return Verify(invocation, command_line);
        },
        flaky::stats::kGateExitUsage},
-      {"plan", "[--max_rate=R] [--confidence=C] [--allowed_failures=K]",
-       "runs needed to claim a rate below R, and to see a failure at R",
+      {"plan", "[--max_rate=R] [--confidence=C] [--allowed_failures=K] [--boundaries --up_to=N]",
+       "runs needed to claim a rate below R, and to see a failure at R; "
+       "--boundaries prints the verdict rule as a table",
        [](const flaky::cli::Invocation& invocation) { return Plan(invocation); },
        std::nullopt},
       {"report", "[TARGETS...] [--store=PATH] [--hunt_id=ID] [--report_dir=DIR]",
