@@ -274,13 +274,17 @@ std::string UserPath(const std::string& path) {
 // StoreSnapshot reads the store's summaries (of one hunt, or all when
 // `hunt_id` is empty) and assesses them, for the metric outputs. It opens
 // its own connection on first use: the store is one connection per thread,
-// and the callers run this on a server or pusher thread.
+// and the callers run this on a server or pusher thread. For a running
+// hunt of `profile_count` profiles, FLAKY is corrected over the family the
+// hunt will have in the end (stats::HuntFamilySize), as --until_decided
+// and the final report are; 0 corrects over the rows there are.
 flaky::metrics::SnapshotSource StoreSnapshot(const std::string& store_path,
-                                             const std::string& hunt_id) {
+                                             const std::string& hunt_id,
+                                             int64_t profile_count) {
   auto store = std::make_shared<std::unique_ptr<flaky::results::Store>>();
-  const flaky::stats::GateOptions gate = GateOptionsFromFlags();
-  return [store, store_path, hunt_id,
-          gate]() -> absl::StatusOr<flaky::metrics::Snapshot> {
+  const flaky::stats::GateOptions base = GateOptionsFromFlags();
+  return [store, store_path, hunt_id, base,
+          profile_count]() -> absl::StatusOr<flaky::metrics::Snapshot> {
     if (*store == nullptr) {
       FLAKY_ASSIGN_OR_RETURN(*store, flaky::results::Store::Open(store_path));
     }
@@ -288,6 +292,11 @@ flaky::metrics::SnapshotSource StoreSnapshot(const std::string& store_path,
     if (!hunt_id.empty()) filter.hunt_ids = {hunt_id};
     flaky::metrics::Snapshot snapshot;
     FLAKY_ASSIGN_OR_RETURN(snapshot.summaries, (*store)->Summarize(filter));
+    flaky::stats::GateOptions gate = base;
+    if (profile_count > 0) {
+      gate.flaky_family =
+          flaky::stats::HuntFamilySize(snapshot.summaries, profile_count);
+    }
     FLAKY_ASSIGN_OR_RETURN(snapshot.assessments,
                            flaky::metrics::Assess(snapshot.summaries, gate));
     return snapshot;
@@ -369,7 +378,8 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
       exports.metrics.commit =
           std::string(absl::StripAsciiWhitespace(head->stdout_text));
     }
-    exports.snapshot = StoreSnapshot(options.store_path, options.hunt_id);
+    exports.snapshot = StoreSnapshot(options.store_path, options.hunt_id,
+                                     static_cast<int64_t>(options.profiles.size()));
     FLAKY_ASSIGN_OR_RETURN(exporter,
                            flaky::metrics::HuntExporter::Start(exports));
     if (exporter->endpoint() != nullptr) {
@@ -576,7 +586,7 @@ absl::StatusOr<int> Serve(const flaky::cli::Invocation& invocation) {
       std::unique_ptr<flaky::metrics::StoreServer> server,
       flaky::metrics::StoreServer::Start(
           address, flaky::metrics::MetricsOptions{},
-          StoreSnapshot(store_path, absl::GetFlag(FLAGS_hunt_id))));
+          StoreSnapshot(store_path, absl::GetFlag(FLAGS_hunt_id), 0)));
   std::cout << "flaky serve: metrics of " << store_path << " at "
             << server->url() << " (Ctrl-C stops)" << std::endl;
   while (!stop.load()) {
