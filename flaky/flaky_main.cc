@@ -46,6 +46,7 @@
 #include "flaky/report/report.h"
 #include "flaky/cli/stop_signals.h"
 #include "flaky/cli/subcommands.h"
+#include "flaky/runner/arm_search.h"
 #include "flaky/runner/clock.h"
 #include "flaky/runner/hunt.h"
 #include "flaky/runner/launcher.h"
@@ -55,7 +56,8 @@ ABSL_FLAG(std::vector<std::string>, profiles, {"none"},
           "comma-separated starvation profiles to hunt under, one Bazel "
           "invocation each: none, taskset:CPUS, cgroup:PCT[/PERIOD_US], "
           "hogs:N, chaos:SEED, env:K=V; compose with '+', e.g. "
-          "taskset:0+hogs:2");
+          "taskset:0+hogs:2. 'auto' alone searches a family of profiles "
+          "for the one that exposes failures fastest");
 ABSL_FLAG(int, runs, 0,
           "runs per profile (--runs_per_test); with --until_decided the most "
           "runs per profile; ignored with --budget. 0: 100, or with "
@@ -206,6 +208,11 @@ flaky::runner::HuntOptions HuntOptionsFromFlags(
   // absl cut the list at every comma; profiles have commas of their own.
   options.profiles = flaky::starve::SplitProfileList(
       absl::StrJoin(absl::GetFlag(FLAGS_profiles), ","));
+  if (options.profiles ==
+      std::vector<std::string>{flaky::runner::kAutoProfile}) {
+    options.profiles = flaky::runner::AutoArms(/*seed=*/1);
+    options.auto_search = true;
+  }
   options.runs = absl::GetFlag(FLAGS_runs);
   options.budget = absl::GetFlag(FLAGS_budget);
   options.until_decided = absl::GetFlag(FLAGS_until_decided);
@@ -351,6 +358,12 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
   namespace runner = flaky::runner;
   runner::HuntOptions options =
       HuntOptionsFromFlags(targets, invocation, command_line);
+  if (std::find(options.profiles.begin(), options.profiles.end(),
+                runner::kAutoProfile) != options.profiles.end()) {
+    return absl::InvalidArgumentError(
+        "--profiles=auto searches its own profiles and stands alone: hunt "
+        "other profiles (none, for a baseline) in another hunt");
+  }
   if (absl::Status valid =
           flaky::stats::ValidateGateOptions(GateOptionsFromFlags());
       !valid.ok()) {
@@ -425,6 +438,7 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
   FLAKY_ASSIGN_OR_RETURN(request.fixes, FixRequests(fixes, result.summaries));
   request.report_dir = UserPath(absl::GetFlag(FLAGS_report_dir));
   std::string summary = flaky::cli::FormatHuntSummary(result);
+  if (!result.auto_summary.empty()) std::cout << result.auto_summary;
   if (!result.summaries.empty()) run.report = flaky::report::RunReport(request);
   if (run.report.ok()) {
     // The hunt's own first line (counts, mode, store), then the report.

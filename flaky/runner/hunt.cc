@@ -29,6 +29,7 @@
 #include "flaky/results/bep.h"
 #include "flaky/results/store.h"
 #include "flaky/results/trial.h"
+#include "flaky/runner/arm_search.h"
 #include "flaky/runner/hunt_cgroup.h"
 #include "flaky/runner/progress.h"
 #include "flaky/runner/run_trials.h"
@@ -88,6 +89,10 @@ struct ProfileState {
   bool done = false;
 };
 
+// Rounds of an auto search before it has a winner: enough runs to rank a
+// profile that fails one run in ten, few enough to drop the others soon.
+constexpr int kSearchRound = 10;
+
 // RoundEnd is how one `bazel test` ended.
 enum class RoundEnd { kCompleted, kInterrupted };
 
@@ -116,6 +121,15 @@ class Hunter {
   absl::Status Flush();
   absl::Status HandleResults(ProfileState& state, const BepEvents& events);
   absl::StatusOr<bool> Decided(const ProfileState& state);
+  // Searching is true while an auto search has no winner yet.
+  bool Searching() const {
+    return search_.has_value() && !search_->Winner().has_value();
+  }
+  // EndSearchPass ranks the arms after a pass and stops the dropped ones.
+  void EndSearchPass();
+  // SkipArm takes an arm that cannot be applied out of the search; an
+  // error when it was the last one.
+  absl::Status SkipArm(ProfileState& state);
   ProgressSnapshot Snapshot(const std::string& profile) const;
   bool StopRequested() const { return env_.stop->load(); }
   absl::Status Fail(absl::Status status);
@@ -137,6 +151,7 @@ class Hunter {
   int64_t runs_planned_ = 0;
   std::string cgroup_parent_;  // relative to the mount; "" when unused
   std::string cgroup_mount_;
+  std::optional<ArmSearch> search_;  // with options_.auto_search
 };
 
 absl::Status Hunter::CheckOptions() {
@@ -174,8 +189,14 @@ absl::Status Hunter::CheckOptions() {
     return absl::InvalidArgumentError(
         "--until_decided and --budget exclude each other: pick one");
   }
+  if (options_.auto_search) search_.emplace(options_.profiles);
   for (const std::string& text : options_.profiles) {
     absl::StatusOr<starve::Profile> parsed = starve::ParseProfile(text);
+    if (!parsed.ok() && search_.has_value()) {
+      // An arm this build cannot even parse is one it cannot apply.
+      FLAKY_RETURN_IF_ERROR(search_->Skip(text, std::string(parsed.status().message())));
+      continue;
+    }
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad profile in --profiles: ", parsed.status().message()));
@@ -187,6 +208,10 @@ absl::Status Hunter::CheckOptions() {
       }
     }
     states_.push_back({.text = text, .parsed = *parsed});
+  }
+  if (states_.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no profile of --profiles=auto is known to this wrapper:\n", search_->Describe()));
   }
   return absl::OkStatus();
 }
@@ -288,8 +313,8 @@ int Hunter::NextRoundSize(const ProfileState& state, int profiles_left) {
   if (options_.budget > absl::ZeroDuration()) {
     const absl::Duration left = options_.budget - (clock_.Now() - started_);
     if (left <= absl::ZeroDuration()) return 0;
-    if (state.rounds_runs == 0) {
-      return options_.round_runs > 0 ? options_.round_runs : 10;
+    if (state.rounds_runs == 0 || Searching()) {
+      return options_.round_runs > 0 ? options_.round_runs : kSearchRound;
     }
     // Rounds are sized from this profile's measured time per run (Bazel's
     // start-up included), aiming a little short of the budget: overshoot
@@ -306,6 +331,9 @@ int Hunter::NextRoundSize(const ProfileState& state, int profiles_left) {
   const int64_t left = options_.runs - state.rounds_runs;
   if (left <= 0) return 0;
   int round = options_.round_runs;
+  // A search compares its arms round by round: small rounds until it
+  // has a winner.
+  if (round == 0 && Searching()) round = kSearchRound;
   if (round == 0) round = options_.until_decided ? 50 : options_.runs;
   return static_cast<int>(std::min<int64_t>(left, round));
 }
@@ -467,6 +495,38 @@ absl::StatusOr<bool> Hunter::Decided(const ProfileState& state) {
   return options_.decide(rows, state.text);
 }
 
+void Hunter::EndSearchPass() {
+  const std::vector<std::string> before = search_->Active();
+  search_->EndPass();
+  const std::vector<std::string> after = search_->Active();
+  for (ProfileState& state : states_) {
+    if (std::find(after.begin(), after.end(), state.text) == after.end()) {
+      state.done = true;
+    }
+  }
+  if (before.size() > 1) {
+    progress_.Message(absl::StrCat(
+        "flaky: auto pass ", search_->passes(), ": keeping ",
+        absl::StrJoin(after, ", "),
+        search_->Winner().has_value() ? " (the winner)" : ""));
+  }
+}
+
+absl::Status Hunter::SkipArm(ProfileState& state) {
+  const std::string reason = *starve_error_;
+  starve_error_.reset();
+  state.done = true;
+  FLAKY_RETURN_IF_ERROR(search_->Skip(state.text, reason));
+  progress_.Message(absl::StrCat("flaky: auto: skipping ", state.text,
+                                 ", which cannot be applied here: ", reason));
+  if (search_->Active().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no profile of --profiles=auto can be applied here:\n",
+        search_->Describe()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Hunter::Fail(absl::Status status) {
   if (hunt_begun_) {
     // Keep what completed; the hunt's row says why it ended.
@@ -575,9 +635,22 @@ absl::StatusOr<HuntResult> Hunter::Run() {
         continue;
       }
       last_profile = state.text;
+      const int64_t runs_before = state.runs_done;
+      const int64_t failed_before = state.failed_runs;
+      const absl::Duration wall_before = state.wall;
       absl::StatusOr<RoundEnd> end = RunRound(state, runs);
+      if (!end.ok() && search_.has_value() && starve_error_.has_value()) {
+        if (absl::Status skipped = SkipArm(state); !skipped.ok()) return Fail(skipped);
+        continue;
+      }
       if (!end.ok()) return Fail(end.status());
       ran = true;
+      if (search_.has_value()) {
+        absl::Status recorded = search_->Record(
+            state.text, state.runs_done - runs_before,
+            state.failed_runs - failed_before, state.wall - wall_before);
+        if (!recorded.ok()) return Fail(recorded);
+      }
       if (*end == RoundEnd::kInterrupted) {
         interrupted = true;
         break;
@@ -585,10 +658,26 @@ absl::StatusOr<HuntResult> Hunter::Run() {
       if (options_.until_decided) {
         absl::StatusOr<bool> decided = Decided(state);
         if (!decided.ok()) return Fail(decided.status());
-        if (*decided) state.done = true;
+        if (*decided) {
+          state.done = true;
+          // The first arm to settle its verdicts ends the search: it is
+          // the profile that decides fastest.
+          if (search_.has_value() && !search_->Winner().has_value()) {
+            if (absl::Status chosen = search_->Choose(state.text); !chosen.ok()) {
+              return Fail(chosen);
+            }
+            for (ProfileState& other : states_) other.done = true;
+            break;
+          }
+        }
       }
     }
+    if (search_.has_value() && !interrupted && Searching()) EndSearchPass();
     if (!ran) break;
+  }
+  if (search_.has_value()) {
+    result_.auto_summary = search_->Describe();
+    result_.auto_winner = search_->Winner();
   }
   if (absl::Status flushed = Flush(); !flushed.ok()) return Fail(flushed);
   result_.status = interrupted ? "interrupted" : "done";

@@ -45,6 +45,11 @@ namespace flaky::runner {
 struct HuntOptions {
   std::vector<std::string> targets;  // labels or patterns, as given
   std::vector<std::string> profiles = {"none"};
+  // auto_search makes `profiles` the arms of a search for the profile that
+  // exposes failures fastest (arm_search.h, `--profiles=auto`): every arm
+  // gets a round per pass, the better half stays, the winner runs on. Arms
+  // the machine cannot apply are skipped with the reason.
+  bool auto_search = false;
   // runs per profile; with until_decided the most runs per profile; ignored
   // with a budget.
   int runs = 100;
@@ -118,6 +123,10 @@ struct HuntResult {
   int64_t trials = 0;
   absl::Duration elapsed = absl::ZeroDuration();
   std::vector<results::CaseSummary> summaries;  // from the store
+  // With auto_search: the arms' standing (ArmSearch::Describe) and the
+  // winner (nullopt when every arm was skipped or the hunt was cut short).
+  std::string auto_summary;
+  std::optional<std::string> auto_winner;
 };
 
 // RunHunt runs a hunt (see the file comment). Errors, each one line that

@@ -174,6 +174,10 @@ class FakeBazel : public Launcher {
   std::string query_stderr;
   std::string bazel_error;  // non-empty: `bazel test` fails at once
   std::function<bool(int run)> fails = [](int) { return false; };
+  // When set, decides instead of `fails`, knowing the run's profile.
+  std::function<bool(const std::string& profile, int run)> fails_under;
+  // Profiles whose wrapper reports that they cannot be applied.
+  std::set<std::string> unappliable;
   std::function<std::string(int run)> log_extra = [](int) { return ""; };
   int repeat_iterations = 0;  // > 0: logs carry gtest_repeat output
   int garbage_after_run = -1;  // writes a malformed BEP line after it
@@ -216,8 +220,21 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
   const std::string run_dir =
       absl::StrCat(bazel_.dir, "/inv", bazel_.invocations, "_run", run);
   mkdir(run_dir.c_str(), 0755);
-  const bool failed = bazel_.fails(run);
-  const std::string extra = bazel_.log_extra(run);
+  // The profile from --run_under='WRAPPER --profile=P ... --'.
+  std::string profile;
+  for (const std::string& arg : argv_) {
+    const size_t at = arg.find("--profile=");
+    if (absl::StartsWith(arg, "--run_under=") && at != std::string::npos) {
+      profile = arg.substr(at + 10, arg.find(' ', at) - at - 10);
+    }
+  }
+  const bool failed =
+      bazel_.fails_under ? bazel_.fails_under(profile, run) : bazel_.fails(run);
+  std::string extra = bazel_.log_extra(run);
+  if (bazel_.unappliable.count(profile) > 0) {
+    extra += absl::StrCat("flaky-starve: error: ", profile,
+                          ": not on this machine\n");
+  }
   const bool starve_error = absl::StrContains(extra, "flaky-starve: error:");
   any_failed_ = any_failed_ || failed || starve_error;
   std::ofstream(run_dir + "/test.xml") << CaseXml(failed, run, bazel_.with_skipped_case);
@@ -560,6 +577,77 @@ TEST_F(HuntTest, UntilDecidedWithoutADecisionIsRejected) {
   options_.until_decided = true;
   EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kFailedPrecondition,
                                HasSubstr("--until_decided")));
+}
+
+TEST_F(HuntTest, AutoSearchKeepsTheArmThatFailsMostAndNamesIt) {
+  options_.auto_search = true;
+  options_.profiles = {"none", "hogs:2", "taskset:0", "cgroup:20", "not-a-profile:1"};
+  options_.runs = 40;
+  // hogs:2 fails every other run, taskset:0 every fifth, none never;
+  // cgroup:20 cannot be applied here.
+  bazel_.fails_under = [](const std::string& profile, int run) {
+    if (profile == "hogs:2") return run % 2 == 0;
+    if (profile == "taskset:0") return run % 5 == 0;
+    return false;
+  };
+  bazel_.unappliable = {"cgroup:20"};
+  absl::StatusOr<HuntResult> result = Hunt();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->auto_winner, "hogs:2");
+  // Pass 1: rounds of 10 for none, hogs:2, taskset:0 (cgroup:20 is
+  // skipped at its first round); the better half, hogs:2 and taskset:0,
+  // stay; pass 2 keeps hogs:2, which then runs to --runs alone.
+  std::vector<std::string> tests = bazel_.TestCommands();
+  ASSERT_EQ(tests.size(), 7u);
+  EXPECT_THAT(tests[0], HasSubstr("--profile=none "));
+  EXPECT_THAT(tests[3], HasSubstr("--profile=cgroup:20 "));
+  EXPECT_THAT(tests[4], HasSubstr("--profile=hogs:2 "));
+  EXPECT_THAT(tests[5], HasSubstr("--profile=taskset:0 "));
+  EXPECT_THAT(tests[6], HasSubstr("--profile=hogs:2 --"));
+  EXPECT_THAT(tests[6], HasSubstr("--runs_per_test=20 "));
+  EXPECT_EQ(result->runs, 10 + 20 + 40);  // none, taskset:0, hogs:2
+  EXPECT_THAT(result->auto_summary, HasSubstr("auto: winner hogs:2 after 2 passes"));
+  EXPECT_THAT(result->auto_summary,
+              HasSubstr("cgroup:20: 0 of 0 runs failed, skipped: cgroup:20: not on this machine"));
+  EXPECT_THAT(result->auto_summary, HasSubstr("not-a-profile:1: 0 of 0 runs failed, skipped:"));
+  EXPECT_THAT(result->auto_summary, HasSubstr("none: 0 of 10 runs failed, dropped after pass 1"));
+  EXPECT_THAT(result->auto_summary, HasSubstr("hogs:2: 20 of 40 runs failed, the winner"));
+  EXPECT_THAT(out_.str(), HasSubstr("flaky: auto: skipping cgroup:20"));
+  // Every arm's trials are stored: the report shows them all.
+  std::unique_ptr<results::Store> store = OpenStore();
+  absl::StatusOr<std::vector<results::CaseSummary>> rows =
+      store->Summarize({.hunt_ids = {"h1"}, .targets = {}, .profiles = {}});
+  ASSERT_THAT(rows, IsOk());
+  std::set<std::string> profiles;
+  for (const results::CaseSummary& row : *rows) profiles.insert(row.profile);
+  EXPECT_EQ(profiles, (std::set<std::string>{"hogs:2", "none", "taskset:0"}));
+}
+
+TEST_F(HuntTest, AutoSearchFailsWhenNoArmApplies) {
+  options_.auto_search = true;
+  options_.profiles = {"hogs:2", "cgroup:20"};
+  bazel_.unappliable = {"hogs:2", "cgroup:20"};
+  EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("no profile of --profiles=auto can be applied")));
+}
+
+TEST_F(HuntTest, AutoSearchUntilDecidedStopsAtTheFirstSettledArm) {
+  options_.auto_search = true;
+  options_.until_decided = true;
+  options_.profiles = {"none", "hogs:2"};
+  options_.runs = 100;
+  bazel_.fails_under = [](const std::string& profile, int) { return profile == "hogs:2"; };
+  options_.decide = [](const std::vector<results::CaseSummary>& rows,
+                       const std::string& profile) -> absl::StatusOr<bool> {
+    for (const results::CaseSummary& row : rows) {
+      if (row.profile == profile && row.failures >= 5) return true;
+    }
+    return false;
+  };
+  absl::StatusOr<HuntResult> result = Hunt();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->auto_winner, "hogs:2");
+  EXPECT_EQ(result->runs, 20);  // one round each: hogs:2 settled in its first
 }
 
 TEST_F(HuntTest, InProcessRepetitionMakesATrialPerIteration) {
