@@ -611,7 +611,8 @@ absl::StatusOr<HuntResult> Hunter::Run() {
                   static_cast<int64_t>(result_.targets.size());
   progress_.Message(absl::StrCat(
       "flaky: hunt ", result_.hunt_id, ": ", result_.targets.size(),
-      " target(s) x ", states_.size(), " profile(s)",
+      " target(s) x ", states_.size(),
+      search_.has_value() ? " profile(s) searched by --profiles=auto" : " profile(s)",
       options_.budget > absl::ZeroDuration()
           ? absl::StrCat(" for ", absl::FormatDuration(options_.budget))
           : absl::StrCat(", ", options_.until_decided ? "up to " : "",
