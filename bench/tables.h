@@ -61,7 +61,7 @@ absl::StatusOr<std::string> BestProfile(const std::vector<BenchHunt>& hunts,
                                         absl::string_view baseline_family);
 
 // VerificationTable: per "verify" hunt and target, trials, failures, the
-// exact one-sided upper bound, the verdict, trials and seconds to CLEAN
+// one-sided anytime upper bound, the verdict, trials and seconds to CLEAN
 // (replayed) and the hunt's wall time.
 absl::StatusOr<std::string> VerificationTable(
     const std::vector<BenchHunt>& hunts, const stats::GateOptions& gate);

@@ -101,7 +101,7 @@ absl::StatusOr<FixComparison> CompareFix(const std::vector<results::CaseSummary>
 // RowStats is what the renderers show for one row, computed once.
 struct RowStats {
   const results::CaseSummary* row = nullptr;  // points into Report::rows
-  // Two-sided interval at the report's confidence (kAuto method); nullopt
+  // Two-sided anytime-valid interval at the report's confidence; nullopt
   // when the row has no trials.
   std::optional<stats::RateInterval> interval;
   // The case's verdict from Report::verdicts; nullopt when not judged.
