@@ -398,6 +398,9 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
     if (exporter->endpoint() != nullptr) {
       std::cerr << "flaky: live metrics at " << exporter->endpoint()->url()
                 << "\n";
+      if (!exporter->endpoint()->warning().empty()) {
+        std::cerr << exporter->endpoint()->warning() << "\n";
+      }
     }
   }
 
@@ -603,6 +606,7 @@ absl::StatusOr<int> Serve(const flaky::cli::Invocation& invocation) {
           StoreSnapshot(store_path, absl::GetFlag(FLAGS_hunt_id), 0)));
   std::cout << "flaky serve: metrics of " << store_path << " at "
             << server->url() << " (Ctrl-C stops)" << std::endl;
+  if (!server->warning().empty()) std::cerr << server->warning() << std::endl;
   while (!stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -141,6 +141,9 @@ class StoreServer {
 
   // url returns "http://HOST:PORT/metrics".
   std::string url() const { return endpoint_->url(); }
+
+  // warning: MetricsEndpoint::warning of its endpoint.
+  const std::string& warning() const { return endpoint_->warning(); }
   // port returns the listening port.
   int port() const { return endpoint_->port(); }
   // last_error returns the latest failed refresh's status (OK otherwise).

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "flaky/base/status_macros.h"
@@ -33,9 +34,17 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
       absl::StrCat("cannot listen on ", address,
                    " (port in use or address not local? pick another address)"),
       [&] {
-        // One worker thread: scrapes are rare and serialising the registry
-        // is the work, so more threads only contend on its lock.
-        exposer = std::make_unique<prometheus::Exposer>(std::string(address), 1);
+        // civetweb serves one connection per worker thread and, by default,
+        // waits 30 s for a request on it: one idle client (a stuck probe, a
+        // half-open connection) held the single worker and stalled every
+        // scrape. Enough workers that a few idle connections leave room,
+        // and a short read timeout that frees theirs; no keep-alive, so a
+        // scraper's connection does not hold a worker between scrapes.
+        exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+            "listening_ports", std::string(address),
+            "num_threads", absl::StrCat(kWorkerThreads),
+            "request_timeout_ms", absl::StrCat(kRequestTimeoutMs),
+            "enable_keep_alive", "no"});
       },
       absl::StatusCode::kUnavailable));
   FLAKY_RETURN_IF_ERROR(CallPrometheus(
@@ -47,8 +56,15 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
         "the metrics server on ", address, " reports ", ports.size(),
         " listening ports, expected one"));
   }
+  std::string warning;
+  if (!absl::StartsWith(host, "127.")) {
+    warning = absl::StrCat(
+        "flaky: warning: metrics on ", address,
+        " are reachable beyond this machine: they name your tests and "
+        "their failures (use 127.0.0.1 unless you mean it)");
+  }
   return std::unique_ptr<MetricsEndpoint>(
-      new MetricsEndpoint(std::move(exposer), host, ports[0]));
+      new MetricsEndpoint(std::move(exposer), host, ports[0], std::move(warning)));
 }
 
 std::string MetricsEndpoint::url() const {

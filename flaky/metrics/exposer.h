@@ -25,6 +25,12 @@ namespace flaky::metrics {
 // kDefaultMetricsAddress is where `flaky serve` listens unless told otherwise.
 inline constexpr absl::string_view kDefaultMetricsAddress = "127.0.0.1:9477";
 
+// The server's worker threads, and how long one waits for a request on an
+// open connection: together they bound how long idle connections can
+// delay a scrape (see exposer.cc).
+inline constexpr int kWorkerThreads = 16;
+inline constexpr int kRequestTimeoutMs = 1000;
+
 // MetricsEndpoint is a running HTTP server for /metrics. Destroying it stops
 // the server. Thread-safe: the server's threads serialise the collectable
 // while the owner keeps updating it.
@@ -48,14 +54,22 @@ class MetricsEndpoint {
   // url returns "http://HOST:PORT/metrics".
   std::string url() const;
 
+  // warning is one line to print when the endpoint listens beyond loopback
+  // (it exposes test names to the network), else empty.
+  const std::string& warning() const { return warning_; }
+
  private:
   MetricsEndpoint(std::unique_ptr<prometheus::Exposer> exposer,
-                  std::string host, int port)
-      : exposer_(std::move(exposer)), host_(std::move(host)), port_(port) {}
+                  std::string host, int port, std::string warning)
+      : exposer_(std::move(exposer)),
+        host_(std::move(host)),
+        port_(port),
+        warning_(std::move(warning)) {}
 
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::string host_;
   int port_;
+  std::string warning_;
 };
 
 }  // namespace flaky::metrics

@@ -1,6 +1,12 @@
 #include "flaky/metrics/exposer.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "flaky/base/status_matchers.h"
@@ -41,6 +47,55 @@ TEST(MetricsEndpoint, ServesMetricsOnAnOsChosenPort) {
               HasSubstr("flaky_trials_total{outcome=\"fail\",profile=\"chaos:7\","
                         "target=\"//tests/race:already_running_original\","
                         "test_case=\"RunStringTest.AlreadyRunning\"} 1"));
+}
+
+// Opens a TCP connection to 127.0.0.1:port and sends nothing, as a stuck
+// client or a port scanner does. Closed by the caller.
+int OpenIdleConnection(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 &&
+      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST(MetricsEndpoint, IdleConnectionsDoNotStallScrapes) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto endpoint = MetricsEndpoint::Start("127.0.0.1:0", registry);
+  ASSERT_THAT(endpoint, IsOk());
+  // Ten idle connections, fewer than the workers: with the one worker of
+  // old, the first of them held it for civetweb's 30 s read timeout and
+  // every scrape behind it waited. The 20 s client timeout is a liveness
+  // bound (a stall fails it), not a speed target.
+  std::vector<int> idle;
+  for (int i = 0; i < 10; ++i) {
+    const int fd = OpenIdleConnection((*endpoint)->port());
+    ASSERT_GE(fd, 0) << "cannot connect to the endpoint";
+    idle.push_back(fd);
+  }
+  for (int scrape = 0; scrape < 5; ++scrape) {
+    auto response = testing::HttpGet((*endpoint)->url(), absl::Seconds(20));
+    ASSERT_THAT(response, IsOk()) << "scrape " << scrape;
+    EXPECT_EQ(response->code, 200);
+  }
+  for (int fd : idle) close(fd);
+}
+
+TEST(MetricsEndpoint, WarnsWhenItListensBeyondLoopback) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto local = MetricsEndpoint::Start("127.0.0.1:0", registry);
+  ASSERT_THAT(local, IsOk());
+  EXPECT_EQ((*local)->warning(), "");
+  auto everywhere = MetricsEndpoint::Start("0.0.0.0:0", registry);
+  ASSERT_THAT(everywhere, IsOk());
+  EXPECT_THAT((*everywhere)->warning(),
+              HasSubstr("metrics on 0.0.0.0:0 are reachable beyond this machine"));
 }
 
 TEST(MetricsEndpoint, ReportsAPortInUse) {

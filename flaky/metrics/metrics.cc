@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "flaky/base/status_macros.h"
+#include "flaky/base/utf8.h"
 #include "flaky/metrics/boundary.h"
 
 namespace flaky::metrics {
@@ -185,9 +186,9 @@ prometheus::Counter& FlakyMetrics::TrialsCounterLocked(
   auto it = trials_.find(key);
   if (it != trials_.end()) return *it->second;
   prometheus::Counter& counter =
-      families_->trials->Add({{"target", target},
-                              {"test_case", case_label},
-                              {"profile", profile},
+      families_->trials->Add({{"target", ValidUtf8(target)},
+                              {"test_case", ValidUtf8(case_label)},
+                              {"profile", ValidUtf8(profile)},
                               {"outcome", std::string(outcome)}});
   trials_.emplace(std::move(key), &counter);
   return counter;
@@ -216,7 +217,7 @@ absl::Status FlakyMetrics::RecordTrial(const results::Trial& trial) {
     auto it = durations_.find(key);
     if (it == durations_.end()) {
       prometheus::Histogram& histogram = families_->duration->Add(
-          {{"target", trial.target}, {"profile", trial.profile}},
+          {{"target", ValidUtf8(trial.target)}, {"profile", ValidUtf8(trial.profile)}},
           options_.duration_buckets);
       it = durations_.emplace(std::move(key), &histogram).first;
     }
@@ -326,7 +327,9 @@ absl::Status FlakyMetrics::UpdateSummaries(
         if (missing > 0) counter.Increment(missing);
       }
       const prometheus::Labels labels = {
-          {"target", target}, {"test_case", label}, {"profile", profile}};
+          {"target", ValidUtf8(target)},
+          {"test_case", ValidUtf8(label)},
+          {"profile", ValidUtf8(profile)}};
       if (s.estimate != nullptr) {
         set(families_->rate, labels, s.estimate->rate);
         set(families_->rate_lower, labels, s.estimate->lower);
@@ -340,14 +343,14 @@ absl::Status FlakyMetrics::UpdateSummaries(
     for (const ProfileAssessment& a : assessments.profiles) {
       for (Verdict v : kAllVerdicts) {
         set(families_->verdict,
-            {{"target", a.target},
-             {"profile", a.profile},
+            {{"target", ValidUtf8(a.target)},
+             {"profile", ValidUtf8(a.profile)},
              {"verdict", std::string(VerdictLabel(v))}},
             v == a.verdict ? 1 : 0);
       }
       if (a.amplification.has_value()) {
         set(families_->amplification,
-            {{"target", a.target}, {"profile", a.profile}},
+            {{"target", ValidUtf8(a.target)}, {"profile", ValidUtf8(a.profile)}},
             *a.amplification);
       }
     }

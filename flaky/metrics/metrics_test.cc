@@ -158,6 +158,27 @@ TEST(FlakyMetrics, RecordTrialCountsByOutcomeAndObservesDuration) {
   }
 }
 
+TEST(FlakyMetrics, LabelValuesAreValidUtf8WhateverTheTestWrote) {
+  // A Latin-1 test-case name inside a UTF-8 test.xml: one invalid label
+  // value makes Prometheus reject the whole scrape (and the textfile and
+  // the push, which render the same registry).
+  prometheus::Registry registry;
+  auto metrics = MakeMetrics(registry);
+  ASSERT_THAT(metrics->RecordTrial(MakeTrial(kOriginal, "S.caf\xe9", "env:K=\xff",
+                                             results::Outcome::kPass)),
+              IsOk());
+  EXPECT_THAT(Samples(registry, "flaky_trials_total"),
+              UnorderedElementsAre(std::make_pair(
+                  Labels{{"target", kOriginal},
+                         {"test_case", "S.caf\xEF\xBF\xBD"},
+                         {"profile", "env:K=\xEF\xBF\xBD"},
+                         {"outcome", "pass"}},
+                  1.0)));
+  EXPECT_EQ(Sample(registry, "flaky_trial_duration_seconds",
+                   {{"target", kOriginal}, {"profile", "env:K=\xEF\xBF\xBD"}}),
+            1.0);
+}
+
 TEST(FlakyMetrics, FoldsCasesBeyondTheLimitIntoOther) {
   prometheus::Registry registry;
   auto metrics = MakeMetrics(registry, /*max_cases=*/2);
