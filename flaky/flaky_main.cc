@@ -293,7 +293,10 @@ flaky::metrics::SnapshotSource StoreSnapshot(const std::string& store_path,
   return [store, store_path, hunt_id, base,
           profile_count]() -> absl::StatusOr<flaky::metrics::Snapshot> {
     if (*store == nullptr) {
-      FLAKY_ASSIGN_OR_RETURN(*store, flaky::results::Store::Open(store_path));
+      // Read-only: serving metrics never writes, and a store the user may
+      // only read can be served.
+      FLAKY_ASSIGN_OR_RETURN(*store, flaky::results::Store::Open(
+                                         store_path, {.read_only = true}));
     }
     flaky::results::Filter filter;
     if (!hunt_id.empty()) filter.hunt_ids = {hunt_id};
@@ -558,7 +561,7 @@ absl::StatusOr<int> Report(const flaky::cli::Invocation& invocation) {
         "no store at ", store_path, ": run `flaky hunt` first or pass --store"));
   }
   FLAKY_ASSIGN_OR_RETURN(std::unique_ptr<flaky::results::Store> store,
-                         flaky::results::Store::Open(store_path));
+                         flaky::results::Store::Open(store_path, {.read_only = true}));
   flaky::results::Filter filter;
   if (!absl::GetFlag(FLAGS_hunt_id).empty()) {
     filter.hunt_ids = {absl::GetFlag(FLAGS_hunt_id)};

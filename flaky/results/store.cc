@@ -241,22 +241,40 @@ absl::Status Store::Exec(absl::string_view sql) {
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const std::string& path, const StoreOptions& options) {
   sqlite3* db = nullptr;
-  const int opened = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
+  const int flags = options.read_only
+                        ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int opened = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (opened != SQLITE_OK) {
     std::string reason = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
     return absl::UnavailableError(absl::StrCat(
         "cannot open store ", path, ": ", reason,
-        "; check that its directory exists and is writable"));
+        options.read_only ? "; check that it exists and is readable"
+                          : "; check that its directory exists and is writable"));
   }
   std::unique_ptr<Store> store(new Store(path, db, options));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(
       db, static_cast<int>(std::min<int64_t>(
               absl::ToInt64Milliseconds(options.busy_timeout), INT32_MAX)));
+  if (options.read_only) {
+    // Nothing may be written: no journal mode change, no migration. An
+    // older schema would need one, and a reader cannot do it.
+    FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA query_only=ON"));
+    absl::StatusOr<int> version = store->SchemaVersion();
+    if (!version.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " is not a flaky store (", version.status().message(), ")"));
+    }
+    if (*version != kStoreSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store ", path, " has schema version ", *version, ", this flaky reads ",
+          kStoreSchemaVersion, ": open it once with write access (any hunt does) "
+          "to migrate it, or use a matching flaky"));
+    }
+    return store;
+  }
   // The first statement reads the header: a non-SQLite file fails here.
   FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
   FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
@@ -356,7 +374,14 @@ absl::StatusOr<int> Store::SchemaVersion() {
              : sqlite3_column_int(stmt, 0);
 }
 
+absl::Status Store::CheckWritable() const {
+  if (!options_.read_only) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("store ", path_, " was opened read-only"));
+}
+
 absl::Status Store::BeginHunt(const HuntRecord& hunt) {
+  FLAKY_RETURN_IF_ERROR(CheckWritable());
   if (hunt.id.empty()) {
     return absl::InvalidArgumentError("a hunt needs a non-empty id");
   }
@@ -390,6 +415,7 @@ absl::Status Store::BeginHunt(const HuntRecord& hunt) {
 absl::Status Store::FinishHunt(absl::string_view hunt_id,
                                absl::string_view status,
                                absl::Time finished_at) {
+  FLAKY_RETURN_IF_ERROR(CheckWritable());
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(
           db_, "UPDATE hunts SET status = ?, finished_at_us = ? WHERE id = ?",
@@ -485,6 +511,7 @@ absl::Status Store::KeepFirstLog(const Trial& trial, int64_t trial_id) {
 }
 
 absl::Status Store::InsertTrials(absl::Span<const Trial> trials) {
+  FLAKY_RETURN_IF_ERROR(CheckWritable());
   if (trials.empty()) return absl::OkStatus();
   // Name a hunt that was never begun rather than report a foreign key.
   std::set<std::string> hunt_ids;

@@ -82,6 +82,11 @@ struct StoreOptions {
   absl::Duration busy_timeout = absl::Seconds(30);
   // keep_logs: copy first failing logs (see above). Off in benchmarks.
   bool keep_logs = true;
+  // read_only opens an existing store for reading only (`flaky report`,
+  // `flaky serve`): nothing is created, migrated or written, so a store
+  // the user may only read (another user's, a CI artifact, a read-only
+  // mount) can be reported on. Writes then fail with FailedPrecondition.
+  bool read_only = false;
 };
 
 // Store is an open trials database. Movable only through the unique_ptr
@@ -145,6 +150,8 @@ class Store {
   Store(std::string path, sqlite3* db, const StoreOptions& options);
   absl::Status Exec(absl::string_view sql);
   absl::Status Migrate();
+  // CheckWritable is FailedPrecondition for a store opened read-only.
+  absl::Status CheckWritable() const;
   absl::Status SqliteError(absl::string_view what) const;
   absl::Status InsertOne(const Trial& trial);
   absl::Status KeepFirstLog(const Trial& trial, int64_t trial_id);

@@ -169,6 +169,39 @@ INSERT INTO trials VALUES (1, 'old', '//t:x', 'Suite.Case', 'none', 1, 0, 1,
               IsOk());
 }
 
+TEST(Store, ReadOnlyOpenReadsAndNeverWrites) {
+  const std::string path = DbPath();
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path, NoKeptLogs());
+    ASSERT_THAT(store->BeginHunt(Hunt("h")), IsOk());
+    ASSERT_THAT(store->InsertTrials({MakeTrial("h", 1, Outcome::kFail, "boom")}), IsOk());
+  }
+  StoreOptions read_only = NoKeptLogs();
+  read_only.read_only = true;
+  std::unique_ptr<Store> store = OpenOrDie(path, read_only);
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<CaseSummary>> summary = store->Summarize({});
+  ASSERT_THAT(summary, IsOk());
+  ASSERT_EQ(summary->size(), 1u);
+  EXPECT_EQ((*summary)[0].failures, 1);
+  EXPECT_THAT(store->BeginHunt(Hunt("h2")),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("read-only")));
+  EXPECT_THAT(store->InsertTrials({MakeTrial("h", 2, Outcome::kPass)}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("read-only")));
+  EXPECT_THAT(store->FinishHunt("h", "done", absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("read-only")));
+  store.reset();
+  EXPECT_THAT(Query(path, "SELECT COUNT(*) FROM hunts"), ElementsAre("1"));
+  // A store that does not exist is not created.
+  EXPECT_THAT(Store::Open(DbPath() + ".missing", read_only),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("exists and is readable")));
+  // An old schema needs a writer to migrate it; a reader says so.
+  Query(path, "UPDATE schema_version SET version = 1");
+  EXPECT_THAT(Store::Open(path, read_only),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("open it once with write access")));
+}
+
 TEST(Store, NewerSchemaIsFailedPrecondition) {
   const std::string path = DbPath();
   ASSERT_NE(OpenOrDie(path), nullptr);

@@ -198,6 +198,15 @@ absl::StatusOr<std::vector<std::string>> SelectTests(
 }
 
 std::string FirstBazelError(absl::string_view stderr_text) {
+  // A full disk explains every later error (and truncated files): say it
+  // first, whatever Bazel printed before.
+  for (absl::string_view line : absl::StrSplit(stderr_text, '\n')) {
+    if (absl::StrContains(line, "No space left on device")) {
+      line = absl::StripAsciiWhitespace(line);
+      absl::ConsumePrefix(&line, "ERROR: ");
+      return absl::StrCat("the disk is full: ", line);
+    }
+  }
   absl::string_view last;
   for (absl::string_view line : absl::StrSplit(stderr_text, '\n')) {
     line = absl::StripAsciiWhitespace(line);

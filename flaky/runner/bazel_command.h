@@ -98,7 +98,9 @@ absl::StatusOr<std::vector<std::string>> SelectTests(
 
 // FirstBazelError returns the first "ERROR: " line of Bazel's stderr
 // without the prefix (and without a trailing location noise), or the last
-// non-empty line when there is none; "" for empty output.
+// non-empty line when there is none; "" for empty output. A line saying
+// "No space left on device" wins over all of them, as "the disk is full:
+// LINE": a full disk is the cause of whatever failed after it.
 std::string FirstBazelError(absl::string_view stderr_text);
 
 // CanonicalLabel turns "//a/b" into "//a/b:b" and "a:b" into "//a:b";

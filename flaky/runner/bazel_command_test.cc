@@ -177,5 +177,13 @@ TEST(FirstBazelError, ReturnsTheFirstErrorWithoutLocation) {
   EXPECT_EQ(FirstBazelError(""), "");
 }
 
+TEST(FirstBazelError, AFullDiskWins) {
+  // What Bazel printed on a full disk (the audit's scenario): the later
+  // errors are consequences.
+  EXPECT_EQ(FirstBazelError("ERROR: //t:x failed to build\n"
+                            "FATAL: IOException: /out/bep.json (No space left on device)\n"),
+            "the disk is full: FATAL: IOException: /out/bep.json (No space left on device)");
+}
+
 }  // namespace
 }  // namespace flaky::runner

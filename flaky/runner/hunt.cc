@@ -457,6 +457,12 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
     FLAKY_RETURN_IF_ERROR(HandleResults(state, *events));
     if (exit) {
       if (events->truncated && !interrupted && !starve_error_) {
+        const std::string cause = FirstBazelError(ReadText(log_path));
+        if (absl::StartsWith(cause, "the disk is full")) {
+          return absl::UnavailableError(absl::StrCat(
+              "Bazel could not finish its build event file ", bep_path, ": ", cause,
+              " (log: ", log_path, ")"));
+        }
         return absl::FailedPreconditionError(absl::StrCat(
             "Bazel's build event file ", bep_path,
             " ends in half a line: Bazel died while writing it (",
