@@ -408,7 +408,8 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
   }
 
   std::atomic<bool> stop{false};
-  FLAKY_RETURN_IF_ERROR(flaky::cli::InstallStopSignals(&stop));
+  std::atomic<bool> hurry{false};
+  FLAKY_RETURN_IF_ERROR(flaky::cli::InstallStopSignals(&stop, &hurry));
   runner::PosixLauncher launcher;
   runner::RealClock clock;
   HuntRun run;
@@ -417,7 +418,8 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
                                             .clock = &clock,
                                             .out = &std::cerr,
                                             .tty = isatty(STDERR_FILENO) == 1,
-                                            .stop = &stop}));
+                                            .stop = &stop,
+                                            .hurry = &hurry}));
   const runner::HuntResult& result = run.result;
   if (exporter != nullptr) {
     // The snapshot source refreshes from the store; a failed push or

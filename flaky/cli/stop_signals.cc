@@ -15,22 +15,22 @@ namespace {
 // The handler's only way to reach the flag (see the header). Lock-free
 // atomics are async-signal-safe.
 std::atomic<std::atomic<bool>*> g_stop{nullptr};
+std::atomic<std::atomic<bool>*> g_hurry{nullptr};
 std::atomic<int> g_count{0};
 
-void OnStopSignal(int signal_number) {
-  if (g_count.fetch_add(1) >= 1) {
-    ::signal(signal_number, SIG_DFL);
-    ::raise(signal_number);
-    return;
-  }
-  std::atomic<bool>* stop = g_stop.load();
-  if (stop != nullptr) stop->store(true);
+void OnStopSignal(int) {
+  const int previous = g_count.fetch_add(1);
+  std::atomic<bool>* flag = previous == 0   ? g_stop.load()
+                            : previous == 1 ? g_hurry.load()
+                                            : nullptr;
+  if (flag != nullptr) flag->store(true);
 }
 
 }  // namespace
 
-absl::Status InstallStopSignals(std::atomic<bool>* stop) {
+absl::Status InstallStopSignals(std::atomic<bool>* stop, std::atomic<bool>* hurry) {
   g_stop.store(stop);
+  g_hurry.store(hurry);
   g_count.store(0);
   struct sigaction action;
   std::memset(&action, 0, sizeof(action));

@@ -296,7 +296,7 @@ absl::Status Hunter::Build(const std::vector<std::string>& targets) {
   std::optional<ExitStatus> status;
   while (!(status = build->Poll())) {
     if (StopRequested()) {
-      StopProcess(*build, options_.stop_grace, clock_);
+      StopProcess(*build, options_.stop_grace, clock_, env_.hurry);
       return absl::CancelledError("interrupted while building");
     }
     clock_.SleepFor(options_.poll_interval);
@@ -437,11 +437,11 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
     exit = bazel->Poll();
     if (!exit && (StopRequested() || starve_error_)) {
       interrupted = StopRequested();
-      exit = StopProcess(*bazel, options_.stop_grace, clock_);
+      exit = StopProcess(*bazel, options_.stop_grace, clock_, env_.hurry);
     }
     absl::StatusOr<BepEvents> events = exit ? reader.Finish() : reader.Poll();
     if (!events.ok()) {
-      if (!exit) StopProcess(*bazel, options_.stop_grace, clock_);
+      if (!exit) StopProcess(*bazel, options_.stop_grace, clock_, env_.hurry);
       if (events.status().code() == absl::StatusCode::kNotFound) {
         if (interrupted) break;
         return absl::FailedPreconditionError(absl::StrCat(

@@ -106,6 +106,9 @@ struct HuntEnvironment {
   // stop is set (by a signal handler) to end the hunt early: Bazel is
   // stopped, completed trials are stored, the hunt is marked interrupted.
   const std::atomic<bool>* stop = nullptr;
+  // hurry, when given and set (a second signal), cuts Bazel's grace short:
+  // it is killed at once; completed trials are still stored.
+  const std::atomic<bool>* hurry = nullptr;
 };
 
 // HuntResult is how a hunt ended and what it found.

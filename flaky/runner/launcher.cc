@@ -1,6 +1,7 @@
 #include "flaky/runner/launcher.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -115,6 +116,7 @@ absl::StatusOr<pid_t> Spawn(const Command& command, int stdout_fd,
     return absl::UnavailableError(
         absl::StrCat("pipe failed: ", std::strerror(errno)));
   }
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(error_pipe[0]);
@@ -125,6 +127,11 @@ absl::StatusOr<pid_t> Spawn(const Command& command, int stdout_fd,
   if (pid == 0) {
     // Child: only async-signal-safe calls from here on.
     setpgid(0, 0);
+    if (command.parent_death_signal != 0) {
+      prctl(PR_SET_PDEATHSIG, command.parent_death_signal);
+      // The parent may have died before prctl: then no signal will come.
+      if (getppid() != parent) raise(command.parent_death_signal);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -276,11 +283,12 @@ absl::StatusOr<CommandResult> PosixLauncher::Run(const Command& command) {
   return result;
 }
 
-ExitStatus StopProcess(Process& process, absl::Duration grace, Clock& clock) {
+ExitStatus StopProcess(Process& process, absl::Duration grace, Clock& clock,
+                       const std::atomic<bool>* hurry) {
   if (std::optional<ExitStatus> done = process.Poll()) return *done;
   process.Interrupt();
   const absl::Time deadline = clock.Now() + grace;
-  while (clock.Now() < deadline) {
+  while (clock.Now() < deadline && (hurry == nullptr || !hurry->load())) {
     if (std::optional<ExitStatus> done = process.Poll()) return *done;
     clock.SleepFor(absl::Milliseconds(50));
   }

@@ -14,6 +14,8 @@
 
 #include <memory>
 #include <optional>
+#include <atomic>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,11 @@ struct Command {
   // ours. Used by Start only; Run captures.
   std::string stdout_path = "";
   std::string stderr_path = "";
+  // parent_death_signal is sent to the child when the thread that started
+  // it dies (PR_SET_PDEATHSIG; 0: none). SIGINT by default: a flaky killed
+  // by SIGKILL, or by a second Ctrl-C, then cancels its Bazel command the
+  // way a Ctrl-C would, instead of leaving it running its rounds unwatched.
+  int parent_death_signal = SIGINT;
 };
 
 // ExitStatus is how a process ended: an exit code, or the signal that
@@ -107,8 +114,10 @@ absl::StatusOr<std::string> FindOnPath(const std::string& program,
                                        const std::string& path_env);
 
 // StopProcess interrupts `process`, gives it `grace` (on `clock`) to end,
-// then kills it, and returns how it ended.
-ExitStatus StopProcess(Process& process, absl::Duration grace, Clock& clock);
+// then kills it, and returns how it ended. When `hurry` is set (at once or
+// during the grace), the grace ends there and the process is killed.
+ExitStatus StopProcess(Process& process, absl::Duration grace, Clock& clock,
+                       const std::atomic<bool>* hurry = nullptr);
 
 }  // namespace flaky::runner
 

@@ -1,10 +1,16 @@
 #include "flaky/runner/launcher.h"
 
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "flaky/base/status_matchers.h"
 #include "flaky/base/test_files.h"
@@ -121,6 +127,46 @@ TEST(PosixLauncher, InterruptSendsSigintToTheProcessGroup) {
   EXPECT_EQ((*process)->Poll()->signal, SIGINT);
 }
 
+// True when `pid` is gone or a zombie (dead, not yet reaped by whoever
+// inherited it).
+bool Dead(pid_t pid) {
+  const std::string stat = ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/stat"));
+  if (stat.empty()) return true;
+  const size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+TEST(PosixLauncher, AChildDiesWithItsParent) {
+  // The parent is a process of our own that starts `sleep` and then dies
+  // at once, as a flaky killed by SIGKILL would: its child must get the
+  // parent-death signal (SIGINT, what cancels a Bazel command).
+  const std::string pid_file = std::string(std::getenv("TEST_TMPDIR")) + "/grandchild.pid";
+  const pid_t middle = fork();
+  ASSERT_GE(middle, 0);
+  if (middle == 0) {
+    PosixLauncher launcher;
+    absl::StatusOr<std::unique_ptr<Process>> process = launcher.Start(
+        {.argv = {"sh", "-c", absl::StrCat("echo $$ > ", pid_file, ".tmp && mv ", pid_file,
+                                           ".tmp ", pid_file, " && exec sleep 600")}});
+    if (!process.ok()) _exit(1);
+    // Wait for the pid file, then die without stopping the child.
+    for (int i = 0; i < 600 && ReadFileOrEmpty(pid_file).empty(); ++i) usleep(50000);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(middle, &status, 0), middle);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  int grandchild = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(pid_file)),
+                               &grandchild));
+  // Liveness bound, not a speed target: the signal comes within
+  // milliseconds; without it `sleep 600` outlives the bound.
+  bool dead = false;
+  for (int i = 0; i < 200 && !(dead = Dead(grandchild)); ++i) usleep(50000);
+  if (!dead) kill(grandchild, SIGKILL);
+  EXPECT_TRUE(dead) << "the child outlived its parent by 10 s";
+}
+
 TEST(PosixLauncher, StopProcessKillsAChildThatIgnoresInterrupt) {
   PosixLauncher launcher;
   const std::string ready = std::string(std::getenv("TEST_TMPDIR")) + "/ready";
@@ -175,6 +221,17 @@ TEST(StopProcess, InterruptsFirstAndKillsOnlyAfterTheGrace) {
   EXPECT_EQ(StopProcess(stubborn, absl::Seconds(10), clock).signal, SIGKILL);
   EXPECT_EQ(stubborn.kills, 1);
   EXPECT_GE(clock.Now() - start, absl::Seconds(10));
+}
+
+TEST(StopProcess, AHurryEndsTheGraceAtOnce) {
+  ManualClock clock(absl::FromUnixSeconds(1000));
+  ScriptedProcess stubborn(/*obeys_interrupt=*/false);
+  std::atomic<bool> hurry{true};  // the second Ctrl-C came
+  const absl::Time start = clock.Now();
+  EXPECT_EQ(StopProcess(stubborn, absl::Seconds(30), clock, &hurry).signal, SIGKILL);
+  EXPECT_EQ(stubborn.interrupts, 1);  // still asked politely first
+  EXPECT_EQ(stubborn.kills, 1);
+  EXPECT_EQ(clock.Now(), start);  // no grace waited
 }
 
 TEST(FindOnPath, SearchesEachDirectoryInOrder) {
