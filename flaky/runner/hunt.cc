@@ -591,9 +591,14 @@ absl::StatusOr<HuntResult> Hunter::Run() {
       })) {
     absl::StatusOr<starve::CpuHierarchy> hierarchy =
         starve::DetectCpuHierarchy();
-    if (hierarchy.ok() && !hierarchy->read_only) {
+    absl::StatusOr<ProcessOwner> self = Self();
+    if (hierarchy.ok() && !hierarchy->read_only && self.ok()) {
       cgroup_mount_ = hierarchy->mount;
-      cgroup_parent_ = HuntCgroupParent(result_.hunt_id);
+      cgroup_parent_ = HuntCgroupParent(result_.hunt_id, *self);
+      // What killed hunts left behind goes now, before it competes with
+      // this hunt's runs for CPU.
+      SweepAbandonedHuntCgroups(absl::StrCat(cgroup_mount_, "/flaky"),
+                                absl::Seconds(10), clock_);
     }
   }
 
@@ -707,7 +712,8 @@ void Hunter::CleanUp() {
   if (!removed.ok()) {
     progress_.Message(absl::StrCat("flaky: warning: ", removed.message()));
   }
-  SweepEmptyHuntCgroups(absl::StrCat(cgroup_mount_, "/flaky"));
+  SweepAbandonedHuntCgroups(absl::StrCat(cgroup_mount_, "/flaky"), absl::Seconds(10),
+                            clock_);
 }
 
 }  // namespace

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "flaky/base/status_macros.h"
@@ -49,7 +53,30 @@ std::vector<pid_t> GroupPids(const std::string& dir) {
 
 }  // namespace
 
-std::string HuntCgroupParent(absl::string_view hunt_id) {
+absl::StatusOr<ProcessOwner> OwnerOf(int64_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so
+  // split after its last ')'. The start time is field 22, the 20th after.
+  const size_t paren = stat.rfind(')');
+  if (stat.empty() || paren == std::string::npos) {
+    return absl::NotFoundError(absl::StrCat("no process ", pid));
+  }
+  std::vector<std::string> fields =
+      absl::StrSplit(stat.substr(paren + 1), ' ', absl::SkipEmpty());
+  uint64_t start = 0;
+  if (fields.size() < 20 || !absl::SimpleAtoi(fields[19], &start)) {
+    return absl::NotFoundError(absl::StrCat("cannot read the start of process ", pid));
+  }
+  if (fields[0] == "Z" || fields[0] == "X") {
+    return absl::NotFoundError(absl::StrCat("process ", pid, " is dead"));
+  }
+  return ProcessOwner{.pid = pid, .start_ticks = start};
+}
+
+absl::StatusOr<ProcessOwner> Self() { return OwnerOf(getpid()); }
+
+std::string HuntCgroupParent(absl::string_view hunt_id, const ProcessOwner& owner) {
   std::string safe(hunt_id);
   for (char& c : safe) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
@@ -57,7 +84,7 @@ std::string HuntCgroupParent(absl::string_view hunt_id) {
       c = '_';
     }
   }
-  return absl::StrCat("flaky/hunt-", safe);
+  return absl::StrCat("flaky/hunt-", safe, "@", owner.pid, "-", owner.start_ticks);
 }
 
 absl::Status RemoveCgroupTree(const std::string& dir, absl::Duration timeout,
@@ -86,12 +113,27 @@ absl::Status RemoveCgroupTree(const std::string& dir, absl::Duration timeout,
   }
 }
 
-int SweepEmptyHuntCgroups(const std::string& base) {
+int SweepAbandonedHuntCgroups(const std::string& base, absl::Duration timeout,
+                              Clock& clock) {
   int removed = 0;
   for (const std::string& name : SubDirectories(base)) {
     if (!absl::StartsWith(name, "hunt-")) continue;
-    // rmdir only succeeds on a group without processes or children.
-    if (rmdir((base + "/" + name).c_str()) == 0) ++removed;
+    const std::string dir = base + "/" + name;
+    // "hunt-<id>@<pid>-<start>": the id may hold '@' and '-', the owner
+    // does not.
+    const size_t at = name.rfind('@');
+    const size_t dash = at == std::string::npos ? at : name.find('-', at);
+    ProcessOwner owner;
+    if (at == std::string::npos || dash == std::string::npos ||
+        !absl::SimpleAtoi(name.substr(at + 1, dash - at - 1), &owner.pid) ||
+        !absl::SimpleAtoi(name.substr(dash + 1), &owner.start_ticks)) {
+      // rmdir only succeeds on a group without processes or children.
+      if (rmdir(dir.c_str()) == 0) ++removed;
+      continue;
+    }
+    absl::StatusOr<ProcessOwner> alive = OwnerOf(owner.pid);
+    if (alive.ok() && *alive == owner) continue;
+    if (RemoveCgroupTree(dir, timeout, clock).ok()) ++removed;
   }
   return removed;
 }

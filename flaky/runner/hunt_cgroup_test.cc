@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -20,10 +21,57 @@ namespace {
 
 using ::flaky::testing::IsOk;
 
-TEST(HuntCgroupParent, IsUnderFlakyAndSafe) {
-  EXPECT_EQ(HuntCgroupParent("20261127-181404-30422"),
-            "flaky/hunt-20261127-181404-30422");
-  EXPECT_EQ(HuntCgroupParent("a/b c"), "flaky/hunt-a_b_c");
+TEST(HuntCgroupParent, IsUnderFlakyAndSafeAndNamesItsOwner) {
+  const ProcessOwner owner{.pid = 4242, .start_ticks = 77001};
+  EXPECT_EQ(HuntCgroupParent("20261127-181404-30422", owner),
+            "flaky/hunt-20261127-181404-30422@4242-77001");
+  EXPECT_EQ(HuntCgroupParent("a/b c@d", owner), "flaky/hunt-a_b_c_d@4242-77001");
+}
+
+TEST(OwnerOf, KnowsLiveProcessesAndNotDeadOnes) {
+  absl::StatusOr<ProcessOwner> self = Self();
+  ASSERT_THAT(self, IsOk());
+  EXPECT_EQ(self->pid, getpid());
+  EXPECT_GT(self->start_ticks, 0u);
+  EXPECT_EQ(*OwnerOf(getpid()), *self);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_FALSE(OwnerOf(child).ok());
+}
+
+// A plain directory stands in for the hierarchy: the sweep decides by the
+// owner in each name (cgroup semantics are the next test's).
+TEST(SweepAbandonedHuntCgroups, RemovesDeadOwnersGroupsOnly) {
+  const std::string base = std::string(std::getenv("TEST_TMPDIR")) + "/sweep";
+  ASSERT_EQ(mkdir(base.c_str(), 0755), 0);
+  const ProcessOwner self = *Self();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const std::string base_dir = base + "/";
+  const std::string live = base_dir + HuntCgroupParent("live", self).substr(6);
+  const std::string reused =  // our pid, another start: the owner is gone
+      base_dir + HuntCgroupParent("reused", {.pid = self.pid, .start_ticks = 1}).substr(6);
+  const std::string dead = base_dir + HuntCgroupParent("dead", {.pid = child, .start_ticks = 5}).substr(6);
+  const std::string legacy_empty = base_dir + "hunt-old";
+  const std::string legacy_busy = base_dir + "hunt-busy";
+  for (const std::string& dir : {live, reused, dead, legacy_empty, legacy_busy}) {
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
+  }
+  ASSERT_EQ(mkdir((legacy_busy + "/run-1").c_str(), 0755), 0);
+  RealClock clock;
+  EXPECT_EQ(SweepAbandonedHuntCgroups(base, absl::Seconds(5), clock), 3);
+  struct stat info;
+  EXPECT_EQ(stat(live.c_str(), &info), 0) << "a live hunt's group was removed";
+  EXPECT_EQ(stat(legacy_busy.c_str(), &info), 0);
+  EXPECT_NE(stat(reused.c_str(), &info), 0);
+  EXPECT_NE(stat(dead.c_str(), &info), 0);
+  EXPECT_NE(stat(legacy_empty.c_str(), &info), 0);
 }
 
 TEST(RemoveCgroupTree, MissingGroupIsFine) {
@@ -44,7 +92,7 @@ TEST(RemoveCgroupTree, KillsWhatIsLeftAndRemovesTheTree) {
     GTEST_SKIP() << base << " is not writable (needs root, no sandbox)";
   }
   const std::string hunt =
-      hierarchy->mount + "/" + HuntCgroupParent(absl::StrCat("test-", getpid()));
+      hierarchy->mount + "/" + HuntCgroupParent(absl::StrCat("test-", getpid()), *Self());
   const std::string run = hunt + "/run-1";
   ASSERT_EQ(mkdir(hunt.c_str(), 0755), 0) << hunt;
   ASSERT_EQ(mkdir(run.c_str(), 0755), 0) << run;
@@ -58,7 +106,8 @@ TEST(RemoveCgroupTree, KillsWhatIsLeftAndRemovesTheTree) {
   { std::ofstream(run + "/cgroup.procs") << child << "\n"; }
 
   const std::string leftover =
-      hierarchy->mount + "/" + HuntCgroupParent(absl::StrCat("dead-", getpid()));
+      hierarchy->mount + "/" +
+      HuntCgroupParent(absl::StrCat("dead-", getpid()), {.pid = getpid(), .start_ticks = 1});
   ASSERT_EQ(mkdir(leftover.c_str(), 0755), 0);
 
   RealClock clock;
@@ -69,7 +118,7 @@ TEST(RemoveCgroupTree, KillsWhatIsLeftAndRemovesTheTree) {
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
   struct stat info;
   EXPECT_NE(stat(hunt.c_str(), &info), 0);
-  EXPECT_GE(SweepEmptyHuntCgroups(base), 1);
+  EXPECT_GE(SweepAbandonedHuntCgroups(base, absl::Seconds(10), clock), 1);
   EXPECT_NE(stat(leftover.c_str(), &info), 0);
 }
 
