@@ -69,14 +69,14 @@ absl::StatusOr<std::string> RenderMarkdown(const Report& report,
     by_target[s.row->target].push_back(&s);
   }
   for (const std::string& target : targets) {
-    absl::StrAppend(&out, "## ", Code(target), "\n\n");
+    absl::StrAppend(&out, "## ", Code(ShortName(target)), "\n\n");
     absl::StrAppend(&out, "| Profile | Case | Runs | Failures | Rate | ", confidence,
                     " interval | vs `none` | Runs per failure | Verdict |\n",
                     "|---|---|--:|--:|--:|---|---|---|---|\n");
     for (const RowStats* s : by_target[target]) {
       absl::StrAppend(
-          &out, "| ", Code(s->row->profile), " | ",
-          s->row->test_case.empty() ? "-" : Text(s->row->test_case), " | ",
+          &out, "| ", Code(ShortName(s->row->profile)), " | ",
+          s->row->test_case.empty() ? "-" : Text(ShortName(s->row->test_case)), " | ",
           s->row->trials, " | ", s->row->failures, " | ",
           s->interval.has_value() ? stats::FormatPercent(s->interval->rate) : "n/a",
           " | ", IntervalCell(*s), " | ", Text(AmplificationCell(*s)), " | ",
@@ -85,8 +85,9 @@ absl::StatusOr<std::string> RenderMarkdown(const Report& report,
     out += "\n";
     for (const stats::TargetVerdict& v : report.verdicts) {
       if (v.target != target) continue;
-      absl::StrAppend(&out, "- ", Code(v.profile), ": ", VerdictMarkdown(v.verdict),
-                      ", ", Text(v.reason), "\n");
+      absl::StrAppend(&out, "- ", Code(ShortName(v.profile)), ": ",
+                      VerdictMarkdown(v.verdict), ", ",
+                      Text(ShortSignature(v.reason, kMaxReasonChars)), "\n");
     }
     bool header = false;
     for (const RowStats* s : by_target[target]) {
@@ -99,7 +100,7 @@ absl::StatusOr<std::string> RenderMarkdown(const Report& report,
                           "Seed to replay |\n|---|--:|---|--:|---|---|\n");
           header = true;
         }
-        absl::StrAppend(&out, "| ", Code(s->row->profile), " | ", sig.count, " | ",
+        absl::StrAppend(&out, "| ", Code(ShortName(s->row->profile)), " | ", sig.count, " | ",
                         Code(ShortSignature(sig.signature)), " | ", sig.first_run, " | ",
                         sig.first_log_path.empty() ? "-" : Code(sig.first_log_path),
                         " | ",

@@ -130,6 +130,17 @@ std::optional<stats::Verdict> OverallVerdict(const Report& report);
 // control characters such as ANSI escapes '?'), with "..." when cut.
 std::string ShortSignature(const std::string& signature, size_t max_chars = 100);
 
+// The most bytes of a name (target, test case, profile) and of a verdict's
+// reason that the terminal and markdown reports show; JSON and JUnit keep
+// them whole.
+inline constexpr size_t kMaxNameChars = 200;
+inline constexpr size_t kMaxReasonChars = 600;
+
+// ShortName is ShortSignature(name, kMaxNameChars).
+inline std::string ShortName(const std::string& name) {
+  return ShortSignature(name, kMaxNameChars);
+}
+
 }  // namespace flaky::report
 
 #endif  // FLAKY_REPORT_REPORT_H_

@@ -45,8 +45,11 @@ absl::StatusOr<std::string> RenderTerminal(const Report& report, int max_signatu
       {"TARGET", "CASE", "PROFILE", "TRIALS", "FAILURES", "RATE [LOW, HIGH]",
        "VS NONE", "VERDICT"}};
   for (const RowStats& s : stats) {
-    table.push_back({s.row->target, s.row->test_case.empty() ? "-" : s.row->test_case,
-                     s.row->profile, absl::StrCat(s.row->trials),
+    // Names are cut (in full in the JSON report): one 1 MB test-case name
+    // would pad every row of the table to its width.
+    table.push_back({ShortName(s.row->target),
+                     s.row->test_case.empty() ? "-" : ShortName(s.row->test_case),
+                     ShortName(s.row->profile), absl::StrCat(s.row->trials),
                      absl::StrCat(s.row->failures), RateCell(s), AmplificationCell(s),
                      VerdictCell(s.verdict)});
   }
@@ -57,7 +60,8 @@ absl::StatusOr<std::string> RenderTerminal(const Report& report, int max_signatu
     for (const stats::TargetVerdict& v : report.verdicts) {
       // Padded to the longest name, INCONCLUSIVE.
       absl::StrAppend(&out, "  ", absl::StrFormat("%-12s", stats::VerdictName(v.verdict)),
-                      "  ", v.target, " [", v.profile, "]: ", v.reason, "\n");
+                      "  ", ShortName(v.target), " [", ShortName(v.profile),
+                      "]: ", ShortSignature(v.reason, kMaxReasonChars), "\n");
     }
     const std::optional<stats::Verdict> overall = OverallVerdict(report);
     absl::StrAppend(&out, "Gate: ", stats::VerdictName(*overall), " (exit ",
@@ -73,7 +77,8 @@ absl::StatusOr<std::string> RenderTerminal(const Report& report, int max_signatu
         out += "\nTop failure signatures:\n";
         header = true;
       }
-      absl::StrAppend(&out, "  ", s.row->target, " [", s.row->profile, "] ", sig.count,
+      absl::StrAppend(&out, "  ", ShortName(s.row->target), " [", ShortName(s.row->profile),
+                      "] ", sig.count,
                       "x ", ShortSignature(sig.signature), "\n      first failing run ",
                       sig.first_run);
       if (sig.seed.has_value()) absl::StrAppend(&out, ", seed ", *sig.seed);

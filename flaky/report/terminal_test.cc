@@ -78,5 +78,16 @@ TEST(RenderTerminal, LimitsSignaturesPerRow) {
   EXPECT_THAT(*text, ::testing::Not(HasSubstr("unrecognized interpreter ID")));
 }
 
+TEST(RenderTerminal, CutsHugeNamesSoTheTableStaysSmall) {
+  // A 1 MB test-case name (the audit's case: 10,000 such rows made a 5 GB
+  // report) is cut to kMaxNameChars in the table and the reasons.
+  Report report = SampleReport();
+  report.rows[0].test_case = std::string(1 << 20, 'x');
+  absl::StatusOr<std::string> text = RenderTerminal(report);
+  ASSERT_THAT(text, IsOk());
+  EXPECT_LT(text->size(), 20000u);
+  EXPECT_THAT(*text, HasSubstr(std::string(kMaxNameChars - 3, 'x') + "..."));
+}
+
 }  // namespace
 }  // namespace flaky::report
