@@ -129,6 +129,9 @@ ABSL_FLAG(bool, boundaries, false,
           "run count up to --up_to: runs, the fewest failures that make "
           "FLAKY, the most that keep CLEAN (-1: impossible at that count)");
 ABSL_FLAG(int64_t, up_to, 10000, "plan --boundaries: the last run count");
+ABSL_FLAG(int64_t, max_log_bytes, flaky::results::kDefaultMaxLogBytes,
+          "read and keep at most this many bytes of each run's test.log "
+          "(its head and tail, with a line saying what was cut)");
 ABSL_FLAG(absl::Duration, stop_grace, absl::Seconds(30),
           "on Ctrl-C/SIGTERM, how long Bazel may take to stop before it "
           "is killed");
@@ -258,6 +261,7 @@ flaky::runner::HuntOptions HuntOptionsFromFlags(
   options.command_line = command_line;
   options.host = Hostname();
   options.stop_grace = absl::GetFlag(FLAGS_stop_grace);
+  options.max_log_bytes = absl::GetFlag(FLAGS_max_log_bytes);
   if (options.until_decided) {
     // The report's rule, over the family the final report will judge.
     options.decide = [gate = GateOptionsFromFlags(),

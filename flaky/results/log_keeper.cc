@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "flaky/base/status_macros.h"
 
 namespace flaky::results {
 namespace {
@@ -75,23 +77,70 @@ std::string KeptLogName(const Trial& trial) {
                       "-i", trial.repetition, ".log");
 }
 
+absl::StatusOr<std::string> ReadLogCapped(const std::string& path, int64_t max_bytes) {
+  Fd in(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("log ", path, " does not exist"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("cannot open log ", path, ": ", std::strerror(errno)));
+  }
+  struct stat info;
+  if (fstat(in.get(), &info) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot stat log ", path, ": ", std::strerror(errno)));
+  }
+  const int64_t size = static_cast<int64_t>(info.st_size);
+  // Reads `length` bytes at `offset` (fewer at the end of the file).
+  auto read_at = [&](int64_t offset, int64_t length) -> absl::StatusOr<std::string> {
+    std::string text(static_cast<size_t>(length), '\0');
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = pread(in.get(), text.data() + done, text.size() - done,
+                              static_cast<off_t>(offset + static_cast<int64_t>(done)));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot read log ", path, ": ", std::strerror(errno)));
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    text.resize(done);
+    return text;
+  };
+  if (size <= max_bytes) {
+    // Read to the end, not to `size`: a log may still grow while we read.
+    std::string text;
+    for (int64_t offset = 0;; offset += 1 << 16) {
+      FLAKY_ASSIGN_OR_RETURN(std::string chunk, read_at(offset, 1 << 16));
+      text += chunk;
+      if (chunk.size() < (1u << 16) || static_cast<int64_t>(text.size()) > max_bytes) break;
+    }
+    return text;
+  }
+  const int64_t half = max_bytes / 2;
+  FLAKY_ASSIGN_OR_RETURN(std::string head, read_at(0, half));
+  FLAKY_ASSIGN_OR_RETURN(std::string tail, read_at(size - half, half));
+  return absl::StrCat(head, "\n[flaky: ", size - 2 * half, " bytes cut here: this log has ",
+                      size, " bytes, more than the ", max_bytes,
+                      " flaky reads and keeps (--max_log_bytes)]\n", tail);
+}
+
 absl::StatusOr<std::string> KeepLog(const std::string& source,
                                     const std::string& logs_dir,
-                                    absl::string_view name) {
+                                    absl::string_view name, int64_t max_bytes) {
   if (name.empty() || name[0] == '/' ||
       absl::StrContains(absl::StrCat("/", name, "/"), "/../")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kept log name \"", name, "\" must be a relative path without .."));
   }
-  Fd in(open(source.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) {
-    if (errno == ENOENT) {
-      return absl::NotFoundError(
-          absl::StrCat("log ", source, " to keep does not exist"));
-    }
-    return absl::UnavailableError(absl::StrCat("cannot open log ", source,
-                                               ": ", std::strerror(errno)));
+  absl::StatusOr<std::string> read = ReadLogCapped(source, max_bytes);
+  if (absl::IsNotFound(read.status())) {
+    return absl::NotFoundError(absl::StrCat("log ", source, " to keep does not exist"));
   }
+  FLAKY_ASSIGN_OR_RETURN(std::string text, std::move(read));
   const std::string target = absl::StrCat(logs_dir, "/", name);
   const std::string dir = target.substr(0, target.rfind('/'));
   if (absl::Status made = MakeDirs(dir); !made.ok()) return made;
@@ -102,28 +151,16 @@ absl::StatusOr<std::string> KeepLog(const std::string& source,
     return absl::UnavailableError(absl::StrCat(
         "cannot create kept log ", temporary, ": ", std::strerror(errno)));
   }
-  char buffer[1 << 16];
-  while (true) {
-    ssize_t n = read(in.get(), buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t w = write(out.get(), text.data() + done, text.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
       const int error = errno;
       unlink(temporary.c_str());
-      return absl::UnavailableError(absl::StrCat("cannot read log ", source,
-                                                 ": ", std::strerror(error)));
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write kept log ", temporary, ": ", std::strerror(error)));
     }
-    if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = write(out.get(), buffer + done, n - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        const int error = errno;
-        unlink(temporary.c_str());
-        return absl::UnavailableError(absl::StrCat(
-            "cannot write kept log ", temporary, ": ", std::strerror(error)));
-      }
-      done += w;
-    }
+    done += static_cast<size_t>(w);
   }
   if (close(out.release()) != 0 || rename(temporary.c_str(), target.c_str()) != 0) {
     const int error = errno;

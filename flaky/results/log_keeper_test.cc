@@ -52,6 +52,36 @@ TEST(KeepLog, CopiesIntoNestedDirectories) {
             0);
 }
 
+TEST(ReadLogCapped, ReadsSmallLogsWholeAndBigOnesHeadAndTail) {
+  const std::string small = TestTmpPath("small.log");
+  WriteTestFile(small, "[ RUN ] A.B\nflaky-starve: applied {}\n");
+  EXPECT_EQ(*ReadLogCapped(small, 100), "[ RUN ] A.B\nflaky-starve: applied {}\n");
+
+  // 1000 bytes, capped at 100: the first and last 50 and a line between.
+  const std::string big = TestTmpPath("big.log");
+  WriteTestFile(big, "HEAD" + std::string(992, 'x') + "TAIL");
+  absl::StatusOr<std::string> text = ReadLogCapped(big, 100);
+  ASSERT_THAT(text, IsOk());
+  EXPECT_EQ(text->substr(0, 4), "HEAD");
+  EXPECT_EQ(text->substr(text->size() - 4), "TAIL");
+  EXPECT_THAT(*text, HasSubstr("[flaky: 900 bytes cut here: this log has 1000 bytes, "
+                               "more than the 100 flaky reads and keeps (--max_log_bytes)]"));
+  EXPECT_LT(text->size(), 250u);
+  EXPECT_THAT(ReadLogCapped(TestTmpPath("nope.log"), 100),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("does not exist")));
+}
+
+TEST(KeepLog, KeepsAtMostTheCap) {
+  const std::string big = TestTmpPath("big_to_keep.log");
+  WriteTestFile(big, std::string(10000, 'y'));
+  absl::StatusOr<std::string> kept =
+      KeepLog(big, TestTmpPath("capped_logs"), "t/big.log", /*max_bytes=*/1000);
+  ASSERT_THAT(kept, IsOk());
+  const std::string text = ReadFileOrEmpty(*kept);
+  EXPECT_LT(text.size(), 1200u);
+  EXPECT_THAT(text, HasSubstr("9000 bytes cut here"));
+}
+
 TEST(KeepLog, Errors) {
   const std::string logs = TestTmpPath("errors.logs");
   EXPECT_THAT(KeepLog(TestTmpPath("missing.log"), logs, "x.log"),

@@ -486,7 +486,7 @@ absl::Status Store::KeepFirstLog(const Trial& trial, int64_t trial_id) {
   if (sqlite3_changes(db_) == 0) return absl::OkStatus();  // kept already
 
   absl::StatusOr<std::string> kept =
-      KeepLog(trial.log_path, logs_dir(), KeptLogName(trial));
+      KeepLog(trial.log_path, logs_dir(), KeptLogName(trial), options_.max_log_bytes);
   if (!kept.ok()) {
     // Not fatal (see InsertTrials): let a later failure of this signature
     // try again, and keep the trial's own log_path meanwhile.

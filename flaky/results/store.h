@@ -42,6 +42,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "flaky/results/log_keeper.h"
 #include "flaky/results/summary.h"
 #include "flaky/results/trial.h"
 
@@ -87,6 +88,8 @@ struct StoreOptions {
   // the user may only read (another user's, a CI artifact, a read-only
   // mount) can be reported on. Writes then fail with FailedPrecondition.
   bool read_only = false;
+  // max_log_bytes caps each kept log (results::ReadLogCapped).
+  int64_t max_log_bytes = kDefaultMaxLogBytes;
 };
 
 // Store is an open trials database. Movable only through the unique_ptr

@@ -373,7 +373,7 @@ absl::Status Hunter::HandleResults(ProfileState& state,
     if (run.status.empty() && run.test_log.empty() && run.test_xml.empty()) {
       continue;
     }
-    RunFiles files = ReadRunFiles(run);
+    RunFiles files = ReadRunFiles(run, options_.max_log_bytes);
     if (files.test_log.ok() && run.status != "PASSED") {
       if (std::optional<std::string> error = FindStarveError(*files.test_log)) {
         // The wrapper ran nothing: counting this as a test failure would
@@ -570,7 +570,9 @@ absl::StatusOr<HuntResult> Hunter::Run() {
     }
   }
   // The store first: an unwritable one should fail before minutes of build.
-  FLAKY_ASSIGN_OR_RETURN(store_, results::Store::Open(options_.store_path));
+  FLAKY_ASSIGN_OR_RETURN(
+      store_, results::Store::Open(options_.store_path,
+                                   {.max_log_bytes = options_.max_log_bytes}));
   FLAKY_RETURN_IF_ERROR(MakeDirectories(result_.work_dir));
   FLAKY_ASSIGN_OR_RETURN(result_.targets, ValidateTargets());
   FLAKY_ASSIGN_OR_RETURN(result_.wrapper, ResolveWrapper());

@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "flaky/results/log_keeper.h"
 #include "flaky/results/summary.h"
 #include "flaky/runner/bazel_command.h"
 #include "flaky/runner/clock.h"
@@ -86,6 +87,9 @@ struct HuntOptions {
   // batch_trials / batch_interval bound how long trials wait in memory
   // before one store transaction writes them.
   int batch_trials = 500;
+  // max_log_bytes caps how much of each run's test.log is read and kept
+  // (its head and tail; results::ReadLogCapped).
+  int64_t max_log_bytes = results::kDefaultMaxLogBytes;
   absl::Duration batch_interval = absl::Seconds(2);
   // decide (for until_decided) says whether `profile` is settled, given
   // every row the hunt stored so far under all its profiles (the family

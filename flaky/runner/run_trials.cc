@@ -131,10 +131,14 @@ std::vector<Trial> FromGtestLog(const results::GtestLog& log,
 
 }  // namespace
 
-RunFiles ReadRunFiles(const BepTestResult& run) {
+RunFiles ReadRunFiles(const BepTestResult& run, int64_t max_log_bytes) {
   RunFiles files;
   files.test_xml = ReadWholeFile(run.test_xml, "test.xml");
-  files.test_log = ReadWholeFile(run.test_log, "test.log");
+  if (run.test_log.empty()) {
+    files.test_log = absl::NotFoundError("Bazel reported no test.log for this run");
+  } else {
+    files.test_log = results::ReadLogCapped(run.test_log, max_log_bytes);
+  }
   return files;
 }
 

@@ -13,6 +13,7 @@
 #ifndef FLAKY_RUNNER_RUN_TRIALS_H_
 #define FLAKY_RUNNER_RUN_TRIALS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "flaky/results/bep.h"
+#include "flaky/results/log_keeper.h"
 #include "flaky/results/trial.h"
 
 namespace flaky::runner {
@@ -42,10 +44,12 @@ struct RunFiles {
   absl::StatusOr<std::string> test_log = std::string();
 };
 
-// ReadRunFiles reads the test.xml and test.log `run` points at. A missing
-// path or file becomes a NotFound status in the field (never an error of
-// the call).
-RunFiles ReadRunFiles(const results::BepTestResult& run);
+// ReadRunFiles reads the test.xml and test.log `run` points at, the log
+// capped at `max_log_bytes` (results::ReadLogCapped: its head and tail). A
+// missing path or file becomes a NotFound status in the field (never an
+// error of the call).
+RunFiles ReadRunFiles(const results::BepTestResult& run,
+                      int64_t max_log_bytes = results::kDefaultMaxLogBytes);
 
 // AssembleTrials returns the trials of one run, in the run's order:
 // - one per <testcase> of test.xml (outcome, duration, failure message),
