@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "flaky/base/test_files.h"
@@ -45,6 +46,16 @@ std::vector<std::string> Corpus(const std::vector<std::string>& names) {
 }
 
 // Mutator applies 1-3 random edits to a corpus entry.
+// Iterations is how many mutations a test tries: `default_count`, or
+// FLAKY_FUZZ_ITERATIONS when set (ci/bench runs a million, e.g.
+// bazel test --test_env=FLAKY_FUZZ_ITERATIONS=1000000 ...).
+int Iterations(int default_count) {
+  const char* text = std::getenv("FLAKY_FUZZ_ITERATIONS");
+  int count = 0;
+  if (text == nullptr || !absl::SimpleAtoi(text, &count) || count < 1) return default_count;
+  return count;
+}
+
 class Mutator {
  public:
   Mutator(uint64_t seed, std::vector<std::string> corpus)
@@ -127,7 +138,7 @@ TEST(ParsersFuzz, BepParserNeverCrashesAndAgreesWithTheReader) {
                                  "bep_truncated.json"}));
   const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/m.json");
   int ok = 0;
-  for (int i = 0; i < 800; ++i) {
+  for (int i = 0; i < Iterations(800); ++i) {
     const std::string input = mutator.Next();
     absl::StatusOr<BepEvents> parsed = ParseBep(input, "m.json");
     if (parsed.ok()) {
@@ -168,7 +179,7 @@ TEST(ParsersFuzz, BepParserNeverCrashesAndAgreesWithTheReader) {
   // string, or a truncation) are common; all-failing would mean the
   // mutator only produces garbage.
   EXPECT_GT(ok, 50);
-  EXPECT_LT(ok, 800);
+  EXPECT_LT(ok, Iterations(800));
 }
 
 TEST(ParsersFuzz, JUnitParserNeverCrashes) {
@@ -177,7 +188,7 @@ TEST(ParsersFuzz, JUnitParserNeverCrashes) {
                           "plain_run2_fail.xml", "sharded_shard2_run1_fail.xml",
                           "timeout.xml", "gtest_repeat.xml"}));
   int ok = 0;
-  for (int i = 0; i < 6000; ++i) {
+  for (int i = 0; i < Iterations(6000); ++i) {
     const std::string input = mutator.Next();
     absl::StatusOr<JUnitReport> parsed = ParseJUnitXml(input, "m.xml");
     if (parsed.ok()) {
@@ -197,13 +208,13 @@ TEST(ParsersFuzz, JUnitParserNeverCrashes) {
     }
   }
   EXPECT_GT(ok, 100);
-  EXPECT_LT(ok, 6000);
+  EXPECT_LT(ok, Iterations(6000));
 }
 
 TEST(ParsersFuzz, GtestLogParserAndSignaturesNeverCrash) {
   Mutator mutator(kSeed + 2, Corpus({"fixture_run2_fail.log",
                                      "gtest_repeat.log", "timeout.log"}));
-  for (int i = 0; i < 6000; ++i) {
+  for (int i = 0; i < Iterations(6000); ++i) {
     const std::string input = mutator.Next();
     GtestLog log = ParseGtestLog(input);
     for (const GtestLogCase& c : log.cases) {
