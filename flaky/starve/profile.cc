@@ -30,6 +30,7 @@ constexpr int64_t kMaxPeriodUs = 1000000;
 // The kernel rejects CFS quotas below 1 ms (v1 and v2 alike).
 constexpr int64_t kMinQuotaUs = 1000;
 constexpr int kMaxStallMs = 2000;
+constexpr int kMaxBurst = 1000000;
 
 absl::Status PartError(absl::string_view part, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(part, ": ", what));
@@ -138,6 +139,13 @@ absl::Status ParseChaos(absl::string_view part, absl::string_view arg,
                                             "\" is not a percentage in 1..100"));
       }
       spec.cap_percent = static_cast<int>(value);
+    } else if (kv.first == "burst") {
+      if (!ParseDecimal(kv.second, 0, kMaxBurst, &value)) {
+        return PartError(part, absl::StrCat("burst=\"", kv.second,
+                                            "\" is not a count in 0..",
+                                            kMaxBurst));
+      }
+      spec.burst = static_cast<int>(value);
     } else if (kv.first == "ms") {
       std::pair<absl::string_view, absl::string_view> range =
           absl::StrSplit(kv.second, absl::MaxSplits('-', 1));
@@ -157,7 +165,8 @@ absl::Status ParseChaos(absl::string_view part, absl::string_view arg,
     } else {
       return PartError(part,
                        absl::StrCat("unknown chaos option \"", fields[i],
-                                    "\"; expected p=PCT, ms=MIN-MAX, cap=PCT or fixed"));
+                                    "\"; expected p=PCT, ms=MIN-MAX, cap=PCT, "
+                                    "burst=N or fixed"));
     }
   }
   profile.chaos = spec;
@@ -309,6 +318,9 @@ std::string Profile::ToString() const {
     }
     if (chaos->cap_percent != defaults.cap_percent) {
       absl::StrAppend(&part, ",cap=", chaos->cap_percent);
+    }
+    if (chaos->burst != defaults.burst) {
+      absl::StrAppend(&part, ",burst=", chaos->burst);
     }
     if (chaos->fixed) absl::StrAppend(&part, ",fixed");
     parts.push_back(std::move(part));

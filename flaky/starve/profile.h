@@ -12,15 +12,20 @@
 //   cgroup:PCT[/PERIOD_US]       PCT of one CPU, 1..100; period 1000..1000000
 //                                (default 100000); quota >= 1000 us
 //   hogs:N                       N busy competitors, 1..64
-//   chaos:SEED[,p=PCT][,ms=MIN-MAX][,cap=PCT][,fixed]
+//   chaos:SEED[,p=PCT][,ms=MIN-MAX][,cap=PCT][,burst=N][,fixed]
 //                                SEED is a decimal uint64; under Bazel's
 //                                --runs_per_test run K uses SEED+K-1 (from
 //                                TEST_RANDOM_SEED, plus the wrapper's
 //                                --run_offset) unless `fixed` is given,
 //                                which is how a recorded seed is replayed
-//                                exactly; p = stall chance per
-//                                wake-up in percent (default 20; mutex unlocks
-//                                use a tenth of it); ms = stall range in
+//                                exactly; p = stall chance, in percent, of
+//                                a wake-up that woke a waiter and of the
+//                                waker's next call (default 50; calls that
+//                                woke nobody use a tenth of it); burst =
+//                                occurrences of a call site that keep the
+//                                full chance, the n-th after them gets
+//                                p*burst/n (default 4, 0 = no decay; see
+//                                chaos_shim.h); ms = stall range in
 //                                milliseconds (default 1-20, log-uniform);
 //                                cap = share of wall time a process may spend
 //                                stalled, in percent (default 10)
@@ -57,9 +62,15 @@ struct CgroupLimit {
 // ChaosSpec configures the preloaded schedule-perturbation shim.
 struct ChaosSpec {
   uint64_t seed = 0;
-  // Chance, in percent, that a thread start, condition signal/broadcast or
-  // semaphore post stalls its caller; mutex unlocks use a tenth of it.
-  int stall_percent = 20;
+  // Chance, in percent, that a call that woke a waiter (a thread start,
+  // condition signal/broadcast, semaphore post or mutex unlock), or the
+  // waker's next call, stalls its caller; calls that woke nobody use a tenth
+  // of it. The shim lowers it for frequent call sites (see burst).
+  int stall_percent = 50;
+  // Occurrences of one call site that keep the full chance; the n-th
+  // occurrence after them gets stall_percent * burst / n. 0 turns the decay
+  // off.
+  int burst = 4;
   // Stall durations are log-uniform in [min_ms, max_ms].
   int min_ms = 1;
   int max_ms = 20;
@@ -78,8 +89,9 @@ struct ChaosSpec {
 
   friend bool operator==(const ChaosSpec& a, const ChaosSpec& b) {
     return a.seed == b.seed && a.stall_percent == b.stall_percent &&
-           a.min_ms == b.min_ms && a.max_ms == b.max_ms &&
-           a.cap_percent == b.cap_percent && a.fixed == b.fixed;
+           a.burst == b.burst && a.min_ms == b.min_ms &&
+           a.max_ms == b.max_ms && a.cap_percent == b.cap_percent &&
+           a.fixed == b.fixed;
   }
 };
 

@@ -57,17 +57,32 @@ TEST(ParseProfile, ChaosDefaultsAndOptions) {
   EXPECT_EQ(plain->chaos, ChaosSpec{.seed = 7});
   EXPECT_EQ(plain->ToString(), "chaos:7");
 
-  absl::StatusOr<Profile> tuned =
-      ParseProfile("chaos:18446744073709551615,fixed,cap=50,ms=5-200,p=100");
+  EXPECT_EQ(plain->chaos->stall_percent, 50);
+  EXPECT_EQ(plain->chaos->burst, 4);
+  EXPECT_EQ(plain->chaos->cap_percent, 10);
+
+  absl::StatusOr<Profile> tuned = ParseProfile(
+      "chaos:18446744073709551615,fixed,cap=50,ms=5-200,p=100,burst=0");
   ASSERT_THAT(tuned, IsOk());
   EXPECT_EQ(tuned->chaos->seed, UINT64_MAX);
   EXPECT_EQ(tuned->chaos->stall_percent, 100);
   EXPECT_EQ(tuned->chaos->min_ms, 5);
   EXPECT_EQ(tuned->chaos->max_ms, 200);
   EXPECT_EQ(tuned->chaos->cap_percent, 50);
+  EXPECT_EQ(tuned->chaos->burst, 0);
   EXPECT_TRUE(tuned->chaos->fixed);
   EXPECT_EQ(tuned->ToString(),
-            "chaos:18446744073709551615,p=100,ms=5-200,cap=50,fixed");
+            "chaos:18446744073709551615,p=100,ms=5-200,cap=50,burst=0,fixed");
+}
+
+// Profiles written before burst existed keep parsing; p=50 is now the
+// default and drops out of the canonical form.
+TEST(ParseProfile, OldChaosProfilesStillParse) {
+  for (const char* text : {"chaos:1,p=50,ms=5-20", "chaos:5,p=20,ms=5-10,cap=30",
+                           "chaos:3,p=5,ms=5-20,cap=50"}) {
+    EXPECT_THAT(ParseProfile(text), IsOk()) << text;
+  }
+  EXPECT_EQ(ParseProfile("chaos:1,p=50,ms=5-20")->ToString(), "chaos:1,ms=5-20");
 }
 
 TEST(ChaosSpec, SeedFollowsTheRunUnlessFixed) {
@@ -101,6 +116,7 @@ TEST(ParseProfile, RoundTripsThroughToString) {
   for (const char* text :
        {"none", "taskset:0", "taskset:0-3,7", "cgroup:1", "cgroup:100/1000000",
         "hogs:64", "chaos:0", "chaos:1,p=0", "chaos:2,ms=1-2000,cap=100", "chaos:3,fixed",
+        "chaos:4,p=20,burst=1000000",
         "env:A=", "taskset:1+cgroup:5/20000+hogs:1+chaos:9,p=5+env:B=2"}) {
     absl::StatusOr<Profile> parsed = ParseProfile(text);
     ASSERT_THAT(parsed, IsOk()) << text;
@@ -143,6 +159,8 @@ TEST(ParseProfile, RejectsMalformedPartsNamingThem) {
       {"chaos:1,ms=20-1", "chaos:1,ms=20-1: ms=\"20-1\" is not a range"},
       {"chaos:1,ms=0-5", "is not a range"},
       {"chaos:1,cap=0", "cap=\"0\" is not a percentage in 1..100"},
+      {"chaos:1,burst=x", "burst=\"x\" is not a count in 0..1000000"},
+      {"chaos:1,burst=1000001", "is not a count"},
       {"chaos:1,p=1,p=2", "option \"p\" given twice"},
       {"chaos:1,fixed,fixed", "option \"fixed\" given twice"},
       {"chaos:1,fixed=1", "unknown chaos option \"fixed=1\""},

@@ -32,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "flaky/base/status_macros.h"
 #include "flaky/starve/cgroup.h"
+#include "flaky/starve/chaos_shim.h"
 #include "flaky/starve/embedded_shim.h"
 #include "flaky/starve/exit_codes.h"
 #include "flaky/starve/hogs.h"
@@ -45,6 +46,7 @@ namespace {
 
 constexpr absl::string_view kExecPayload = "flaky.starve/exec";
 constexpr absl::string_view kShimFileName = "libflaky_chaos.so";
+constexpr absl::string_view kCountersFileName = "counters";
 
 absl::Status ExecError(int err, absl::string_view path) {
   absl::Status status =
@@ -125,8 +127,8 @@ bool IsStaticElf(const std::string& path) {
   return true;
 }
 
-// ShimFile is the chaos shim written to a private directory, removed when
-// the run is over.
+// ShimFile is the chaos shim written to a private directory, with the file
+// the shim adds its counters to, both removed when the run is over.
 class ShimFile {
  public:
   static absl::StatusOr<std::unique_ptr<ShimFile>> Write() {
@@ -147,7 +149,8 @@ class ShimFile {
                        "; set TMPDIR to a writable directory"));
     }
     std::unique_ptr<ShimFile> shim(new ShimFile(
-        dir_template, absl::StrCat(dir_template, "/", kShimFileName)));
+        dir_template, absl::StrCat(dir_template, "/", kShimFileName),
+        absl::StrCat(dir_template, "/", kCountersFileName)));
     if (shim->path_.find_first_of(" :") != std::string::npos) {
       return absl::FailedPreconditionError(
           absl::StrCat("chaos shim path ", shim->path_,
@@ -163,6 +166,18 @@ class ShimFile {
           "cannot write the chaos shim to ", shim->path_, ": ",
           std::strerror(errno), "; set TMPDIR to a writable directory"));
     }
+    FlakyChaosCounters counters;
+    std::memset(&counters, 0, sizeof(counters));
+    counters.magic = FLAKY_CHAOS_COUNTERS_MAGIC;
+    std::ofstream counters_out(shim->counters_path_, std::ios::binary);
+    counters_out.write(reinterpret_cast<const char*>(&counters),
+                       sizeof(counters));
+    counters_out.close();
+    if (!counters_out) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write the chaos counters to ", shim->counters_path_, ": ",
+          std::strerror(errno), "; set TMPDIR to a writable directory"));
+    }
     return shim;
   }
 
@@ -170,17 +185,42 @@ class ShimFile {
   ShimFile& operator=(const ShimFile&) = delete;
   ~ShimFile() {
     unlink(path_.c_str());
+    unlink(counters_path_.c_str());
     rmdir(dir_.c_str());
   }
 
   const std::string& path() const { return path_; }
+  const std::string& counters_path() const { return counters_path_; }
+
+  // ReadCounters returns what the test's processes added to the counters
+  // file. Read after the test has ended, when no process writes any more
+  // (a daemon that outlived the test would only make them a lower bound).
+  ChaosCounters ReadCounters() const {
+    FlakyChaosCounters raw;
+    std::memset(&raw, 0, sizeof(raw));
+    std::ifstream in(counters_path_, std::ios::binary);
+    in.read(reinterpret_cast<char*>(&raw), sizeof(raw));
+    ChaosCounters counters;
+    if (!in || raw.magic != FLAKY_CHAOS_COUNTERS_MAGIC) return counters;
+    counters.processes = raw.processes;
+    counters.wakeups = raw.wakeups;
+    counters.stalls = raw.stalls;
+    counters.capped = raw.capped;
+    counters.stalled_ns = raw.stalled_ns;
+    counters.sites = raw.sites;
+    counters.sites_stalled = raw.sites_stalled;
+    return counters;
+  }
 
  private:
-  ShimFile(std::string dir, std::string path)
-      : dir_(std::move(dir)), path_(std::move(path)) {}
+  ShimFile(std::string dir, std::string path, std::string counters_path)
+      : dir_(std::move(dir)),
+        path_(std::move(path)),
+        counters_path_(std::move(counters_path)) {}
 
   std::string dir_;
   std::string path_;
+  std::string counters_path_;
 };
 
 // Environment is the test's environment: ours plus the profile's.
@@ -267,7 +307,7 @@ class SignalMask {
 std::string ChaosConfig(const ChaosSpec& chaos) {
   return absl::StrCat("seed=", chaos.seed, ",p=", chaos.stall_percent,
                       ",min_ms=", chaos.min_ms, ",max_ms=", chaos.max_ms,
-                      ",cap=", chaos.cap_percent);
+                      ",cap=", chaos.cap_percent, ",burst=", chaos.burst);
 }
 
 // The canonical text of single parts, for messages and not_applied.
@@ -396,6 +436,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
         ChaosSpec exact = *profile.chaos;
         exact.seed = run_seed;
         env.Set("FLAKY_CHAOS", ChaosConfig(exact));
+        env.Set("FLAKY_CHAOS_COUNTERS", shim->counters_path());
       } else {
         applied.chaos.reset();
         FLAKY_RETURN_IF_ERROR(fallback(part, written.status()));
@@ -499,12 +540,18 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   record.cpus = test_cpus;
   if (applied.chaos) {
     const ChaosSpec& c = *applied.chaos;
-    record.chaos = AppliedChaos{run_seed,      c.seed,   c.fixed,
-                                c.stall_percent, c.min_ms, c.max_ms,
-                                c.cap_percent};
+    AppliedChaos chaos;
+    chaos.seed = run_seed;
+    chaos.base_seed = c.seed;
+    chaos.fixed = c.fixed;
+    chaos.stall_percent = c.stall_percent;
+    chaos.burst = c.burst;
+    chaos.min_ms = c.min_ms;
+    chaos.max_ms = c.max_ms;
+    chaos.cap_percent = c.cap_percent;
+    record.chaos = chaos;
   }
   record.profile = applied.ToString();
-  const std::string json = record.ToJson();
   std::string record_file = options.record_file;
   if (record_file.empty()) {
     const char* outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
@@ -513,9 +560,9 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     }
   }
   if (!record_file.empty()) {
-    FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, json));
+    FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, record.ToJson()));
   }
-  log << kRecordTag << json << std::endl;
+  log << kRecordTag << record.ToJson() << std::endl;
 
   // Release the test.
   const char go = 1;
@@ -554,6 +601,15 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     }
   }
   if (exec_failed) return ExecError(exec_errno, path);
+  // The record again, now with what the perturbations did.
+  if (record.chaos && shim) record.chaos->counters = shim->ReadCounters();
+  if (!record_file.empty()) {
+    if (absl::Status written = WriteRecordFile(record_file, record.ToJson());
+        !written.ok()) {
+      log << kErrorPrefix << "cleanup: " << written.message() << "\n";
+    }
+  }
+  log << kRecordTag << record.ToJson() << std::endl;
   return wait_status;
 }
 

@@ -10,8 +10,11 @@
 // into the run cgroup and pin it; start the hogs; write the record; release
 // it. The test's environment gains the profile's env:K=V variables and
 // FLAKY_STARVE_PROFILE, the applied profile in its exact replayable form
-// (chaos with the run's seed and `fixed`). Then wait, forwarding SIGTERM/SIGINT/SIGHUP/SIGQUIT, and clean up
-// (hogs, cgroup, shim file) before returning. Only the test joins the
+// (chaos with the run's seed and `fixed`). Then wait, forwarding
+// SIGTERM/SIGINT/SIGHUP/SIGQUIT, clean up (hogs, cgroup, shim files), and
+// write the record again with what the perturbations did (the chaos shim's
+// counters, which every process of the test adds to a shared file) before
+// returning. Only the test joins the
 // cgroup: the hogs stay outside it and compete like another tenant would,
 // rather than eating the test's own quota. The test is SIGKILLed if the
 // wrapper dies (PR_SET_PDEATHSIG) so a killed wrapper leaves an empty

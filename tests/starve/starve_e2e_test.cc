@@ -56,6 +56,7 @@ std::string Runfile(const std::string& path) {
 
 std::string Starve() { return Runfile("flaky/starve/starve"); }
 std::string Probe() { return Runfile("tests/starve/probe"); }
+std::string ChaosWorkload() { return Runfile("flaky/starve/chaos_workload"); }
 std::string TmpDir() { return std::getenv("TEST_TMPDIR"); }
 
 // Child is a spawned process with its stdout and stderr on pipes.
@@ -264,6 +265,49 @@ TEST(Starve, ChaosSeedFollowsTheBazelRunAndOffsetUnlessFixed) {
     EXPECT_EQ(record->chaos->base_seed, 7u);
     EXPECT_EQ(record->profile, c.profile);
   }
+}
+
+// The record printed after the test has ended carries what the shim did, in
+// every process of the test. The hand-off workload's calls are fixed (1
+// thread start, then a post and an unlock per hand-off) and at p=100
+// without decay every one stalls.
+TEST(Starve, ChaosCountersOfEveryProcessReachTheFinalRecord) {
+  const std::string profile = "chaos:3,p=100,ms=1-1,cap=100,burst=0";
+  Result one = RunToEnd({Starve(), "--profile=" + profile, "--",
+                         ChaosWorkload(), "handoffs", "10"});
+  ASSERT_EQ(ExitCode(one), 0) << one.err << one.out;
+  std::optional<AppliedRecord> record = FindAppliedRecord(one.err);
+  ASSERT_TRUE(record.has_value()) << one.err;
+  ASSERT_TRUE(record->chaos.has_value());
+  ASSERT_TRUE(record->chaos->counters.has_value()) << one.err;
+  const ChaosCounters& counters = *record->chaos->counters;
+  EXPECT_EQ(counters.processes, 1u);
+  EXPECT_EQ(counters.wakeups, 21u);
+  EXPECT_EQ(counters.stalls, 21u);
+  EXPECT_EQ(counters.capped, 0u);
+  EXPECT_GE(counters.stalled_ns, 21u * 900000u);
+  EXPECT_EQ(counters.sites, 3u);
+  EXPECT_EQ(counters.sites_stalled, 3u);
+  // The first record, printed before the test ran, has none yet.
+  const size_t first = one.err.find(std::string(kRecordTag));
+  ASSERT_NE(first, std::string::npos);
+  std::optional<AppliedRecord> before = FindAppliedRecord(
+      one.err.substr(first, one.err.find('\n', first) - first));
+  ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(before->chaos->counters.has_value());
+
+  // A shell running the workload twice: three processes load the shim.
+  Result two = RunToEnd(
+      {Starve(), "--profile=" + profile, "--", "/bin/sh", "-c",
+       absl::StrCat(ChaosWorkload(), " handoffs 5 && ", ChaosWorkload(),
+                    " handoffs 5")});
+  ASSERT_EQ(ExitCode(two), 0) << two.err << two.out;
+  record = FindAppliedRecord(two.err);
+  ASSERT_TRUE(record.has_value() && record->chaos->counters.has_value())
+      << two.err;
+  EXPECT_EQ(record->chaos->counters->processes, 3u);
+  EXPECT_EQ(record->chaos->counters->stalls, 22u)
+      << "11 per workload, none in the shell";
 }
 
 TEST(Starve, ProbeDetectsAProfileThatIsNotApplied) {
