@@ -29,6 +29,19 @@
 //                                milliseconds (default 1-20, log-uniform);
 //                                cap = share of wall time a process may spend
 //                                stalled, in percent (default 10)
+//   sched:SEED[,ms=MIN-MAX][,cpu][,idle][,nice][,fifo][,fixed]
+//                                the wrapper's sidecar reschedules all the
+//                                test's threads (and its child processes')
+//                                at random change points, windows
+//                                log-uniform in ms (default 1-50): `cpu`
+//                                pins them all to one of the test's CPUs,
+//                                `idle` puts one thread in SCHED_IDLE,
+//                                `nice` gives one nice 19, `fifo` one
+//                                SCHED_FIFO (privileged; its windows last at
+//                                most 50 ms). Without a mode listed:
+//                                cpu,idle,nice. SEED and `fixed` as for
+//                                chaos. Needs no LD_PRELOAD, so it reaches
+//                                static binaries, Go and JVM tests.
 //   env:K=V                      K matches [A-Za-z_][A-Za-z0-9_]*; V may not
 //                                contain '+'; repeatable with distinct keys
 #ifndef FLAKY_STARVE_PROFILE_H_
@@ -95,6 +108,41 @@ struct ChaosSpec {
   }
 };
 
+// SchedSpec configures the scheduling sidecar (sched_perturber.h).
+struct SchedSpec {
+  // The perturbations a window may use, as bits.
+  enum Mode : unsigned {
+    kCpu = 1,   // all threads on one CPU
+    kIdle = 2,  // one thread SCHED_IDLE
+    kNice = 4,  // one thread nice 19
+    kFifo = 8,  // one thread SCHED_FIFO 1
+  };
+  static constexpr unsigned kDefaultModes = kCpu | kIdle | kNice;
+
+  uint64_t seed = 0;
+  // Window lengths are log-uniform in [min_ms, max_ms].
+  int min_ms = 1;
+  int max_ms = 50;
+  unsigned modes = kDefaultModes;
+  // Use `seed` as is instead of offsetting it by the Bazel run number.
+  bool fixed = false;
+
+  // SeedForRun is as ChaosSpec::SeedForRun.
+  uint64_t SeedForRun(int64_t run) const {
+    if (fixed || run < 1) return seed;
+    return seed + static_cast<uint64_t>(run - 1);
+  }
+
+  friend bool operator==(const SchedSpec& a, const SchedSpec& b) {
+    return a.seed == b.seed && a.min_ms == b.min_ms && a.max_ms == b.max_ms &&
+           a.modes == b.modes && a.fixed == b.fixed;
+  }
+};
+
+// SchedModeNames returns the names of `modes` in the order cpu, idle, nice,
+// fifo.
+std::vector<std::string> SchedModeNames(unsigned modes);
+
 // Profile is one starvation profile; an empty Profile is `none`.
 struct Profile {
   // CPUs the test is pinned to, ascending and distinct; empty means "leave
@@ -104,22 +152,25 @@ struct Profile {
   // Number of busy competitors on the test's CPUs.
   int hogs = 0;
   std::optional<ChaosSpec> chaos;
+  std::optional<SchedSpec> sched;
   // Extra environment variables for the test, sorted by name.
   std::vector<std::pair<std::string, std::string>> env;
 
   // IsNone is true when the profile changes nothing.
   bool IsNone() const {
-    return cpus.empty() && !cgroup && hogs == 0 && !chaos && env.empty();
+    return cpus.empty() && !cgroup && hogs == 0 && !chaos && !sched &&
+           env.empty();
   }
 
   // ToString returns the canonical form: parts in the order taskset, cgroup,
-  // hogs, chaos, env (by name), defaults omitted, CPU lists as ranges.
+  // hogs, chaos, sched, env (by name), defaults omitted, CPU lists as
+  // ranges.
   // ParseProfile(p.ToString()) == p for every parsed profile.
   std::string ToString() const;
 
   friend bool operator==(const Profile& a, const Profile& b) {
     return a.cpus == b.cpus && a.cgroup == b.cgroup && a.hogs == b.hogs &&
-           a.chaos == b.chaos && a.env == b.env;
+           a.chaos == b.chaos && a.sched == b.sched && a.env == b.env;
   }
 };
 
@@ -132,7 +183,7 @@ absl::StatusOr<Profile> ParseProfile(absl::string_view text);
 // writes it in `flaky hunt --profiles=none,taskset:0,1+hogs:2,chaos:7,p=50`.
 // Commas also occur inside one profile (CPU lists, chaos options), so a new
 // profile starts only at a piece that begins with a kind ("none", or
-// "taskset:", "cgroup:", "hogs:", "chaos:", "env:"); any other piece
+// "taskset:", "cgroup:", "hogs:", "chaos:", "sched:", "env:"); any other piece
 // continues the profile before it. Empty pieces are dropped. The pieces are
 // not validated: ParseProfile each one.
 std::vector<std::string> SplitProfileList(absl::string_view text);

@@ -51,6 +51,22 @@ std::string AppliedRecord::ToJson() const {
   } else {
     j["chaos"] = nullptr;
   }
+  if (sched) {
+    j["sched"] = {{"seed", sched->seed},         {"base_seed", sched->base_seed},
+                  {"fixed", sched->fixed},       {"min_ms", sched->min_ms},
+                  {"max_ms", sched->max_ms},     {"modes", sched->modes}};
+    if (sched->counters) {
+      const AppliedSchedCounters& c = *sched->counters;
+      j["sched"]["counters"] = {{"windows", c.windows},
+                                {"threads", c.threads},
+                                {"changes", c.changes},
+                                {"refused", c.refused}};
+    } else {
+      j["sched"]["counters"] = nullptr;
+    }
+  } else {
+    j["sched"] = nullptr;
+  }
   j["env"] = env;
   j["wrapper_pid"] = wrapper_pid;
   nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
@@ -104,6 +120,25 @@ absl::StatusOr<AppliedRecord> ParseAppliedRecord(absl::string_view json) {
       }
       record.chaos = chaos;
       record.seed = chaos.seed;
+    }
+    if (auto s = j.find("sched"); s != j.end() && !s->is_null()) {
+      AppliedSched sched;
+      sched.seed = s->at("seed").get<uint64_t>();
+      sched.base_seed = s->at("base_seed").get<uint64_t>();
+      sched.fixed = s->at("fixed").get<bool>();
+      sched.min_ms = s->at("min_ms").get<int>();
+      sched.max_ms = s->at("max_ms").get<int>();
+      sched.modes = s->at("modes").get<std::vector<std::string>>();
+      if (auto it = s->find("counters"); it != s->end() && !it->is_null()) {
+        AppliedSchedCounters counters;
+        counters.windows = it->at("windows").get<uint64_t>();
+        counters.threads = it->at("threads").get<uint64_t>();
+        counters.changes = it->at("changes").get<uint64_t>();
+        counters.refused = it->at("refused").get<uint64_t>();
+        sched.counters = counters;
+      }
+      record.sched = sched;
+      if (!record.seed) record.seed = sched.seed;
     }
     record.env = j.at("env").get<std::vector<std::string>>();
     record.wrapper_pid = j.at("wrapper_pid").get<int64_t>();

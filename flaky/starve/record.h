@@ -14,10 +14,12 @@
 // burst, min_ms, max_ms, cap, counters} or null (seed is the one the run
 // used: replay it with chaos:SEED,fixed; counters {processes, wakeups,
 // stalls, capped, stalled_ns, sites, sites_stalled}, summed over the test's
-// processes, or null before the test ended), env ["K=V"], wrapper_pid,
-// not_applied [{part, reason}] (non-empty only under --allow_fallback).
-// Records written before burst and counters existed parse with burst 0 and
-// no counters.
+// processes, or null before the test ended), sched {seed, base_seed, fixed,
+// min_ms, max_ms, modes ["cpu", ...], counters {windows, threads, changes,
+// refused} or null} or null, env ["K=V"], wrapper_pid, not_applied [{part,
+// reason}] (non-empty only under --allow_fallback). Records written before
+// burst, counters and sched existed parse with burst 0, no counters and no
+// sched.
 #ifndef FLAKY_STARVE_RECORD_H_
 #define FLAKY_STARVE_RECORD_H_
 
@@ -77,6 +79,26 @@ struct AppliedChaos {
   std::optional<ChaosCounters> counters;
 };
 
+// AppliedSchedCounters is what the scheduling sidecar did.
+struct AppliedSchedCounters {
+  uint64_t windows = 0;  // change points
+  uint64_t threads = 0;  // distinct threads seen
+  uint64_t changes = 0;  // schedules applied
+  uint64_t refused = 0;  // schedules the kernel refused
+};
+
+// AppliedSched is the scheduling sidecar's configuration for the run.
+struct AppliedSched {
+  uint64_t seed = 0;       // the seed this run used
+  uint64_t base_seed = 0;  // the profile's seed
+  bool fixed = false;
+  int min_ms = 0;
+  int max_ms = 0;
+  std::vector<std::string> modes;  // cpu, idle, nice, fifo
+  // Filled once the test has ended (and the sidecar reported).
+  std::optional<AppliedSchedCounters> counters;
+};
+
 // NotApplied is a profile part skipped under --allow_fallback, and why.
 struct NotApplied {
   std::string part;
@@ -91,11 +113,13 @@ struct AppliedRecord {
   std::vector<int> hog_cpus;   // CPU each hog is pinned to
   std::optional<AppliedCgroup> cgroup;
   std::optional<AppliedChaos> chaos;
+  std::optional<AppliedSched> sched;
   std::vector<std::string> env;  // "K=V" added to the test's environment
   int64_t wrapper_pid = 0;
   std::vector<NotApplied> not_applied;
 
-  // seed is the chaos seed, when chaos was applied (filled by the parsers).
+  // seed is the chaos seed, when chaos was applied, else the sched seed
+  // (filled by the parsers).
   std::optional<uint64_t> seed;
   // json is the record's JSON text as written (filled by the parsers).
   std::string json;

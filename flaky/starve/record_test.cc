@@ -96,8 +96,48 @@ TEST(AppliedRecord, ReadsRecordsFromBeforeBurstAndCounters) {
       "\"p\":20,\"min_ms\":1,\"max_ms\":20,\"cap\":10},\"env\":[],"
       "\"wrapper_pid\":5,\"not_applied\":[]}");
   ASSERT_THAT(parsed, IsOk());
+  EXPECT_FALSE(parsed->sched.has_value());
   EXPECT_EQ(parsed->chaos->burst, 0);
   EXPECT_FALSE(parsed->chaos->counters.has_value());
+  EXPECT_EQ(parsed->seed, std::optional<uint64_t>(9));
+}
+
+TEST(AppliedRecord, SchedRoundTripsAndGivesTheSeedWithoutChaos) {
+  AppliedRecord record;
+  record.profile = "sched:3";
+  record.cpus = {0, 1};
+  AppliedSched sched;
+  sched.seed = 5;
+  sched.base_seed = 3;
+  sched.min_ms = 1;
+  sched.max_ms = 50;
+  sched.modes = {"cpu", "idle", "nice"};
+  record.sched = sched;
+  std::string json = record.ToJson();
+  EXPECT_THAT(json, HasSubstr("\"counters\":null"));
+  absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(json);
+  ASSERT_THAT(parsed, IsOk());
+  ASSERT_TRUE(parsed->sched.has_value());
+  EXPECT_EQ(parsed->sched->seed, 5u);
+  EXPECT_EQ(parsed->sched->base_seed, 3u);
+  EXPECT_THAT(parsed->sched->modes, ElementsAre("cpu", "idle", "nice"));
+  EXPECT_FALSE(parsed->sched->counters.has_value());
+  EXPECT_EQ(parsed->seed, std::optional<uint64_t>(5));
+
+  record.sched->counters = AppliedSchedCounters{7, 4, 30, 1};
+  parsed = ParseAppliedRecord(record.ToJson());
+  ASSERT_THAT(parsed, IsOk());
+  ASSERT_TRUE(parsed->sched->counters.has_value());
+  EXPECT_EQ(parsed->sched->counters->windows, 7u);
+  EXPECT_EQ(parsed->sched->counters->threads, 4u);
+  EXPECT_EQ(parsed->sched->counters->changes, 30u);
+  EXPECT_EQ(parsed->sched->counters->refused, 1u);
+
+  // With chaos too, the trial's seed is chaos's.
+  record.chaos = AppliedChaos{};
+  record.chaos->seed = 9;
+  parsed = ParseAppliedRecord(record.ToJson());
+  ASSERT_THAT(parsed, IsOk());
   EXPECT_EQ(parsed->seed, std::optional<uint64_t>(9));
 }
 
@@ -109,6 +149,7 @@ TEST(AppliedRecord, NullCgroupAndChaosMeanNotApplied) {
   const std::string json = record.ToJson();
   EXPECT_THAT(json, HasSubstr("\"cgroup\":null"));
   EXPECT_THAT(json, HasSubstr("\"chaos\":null"));
+  EXPECT_THAT(json, HasSubstr("\"sched\":null"));
   absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(json);
   ASSERT_THAT(parsed, IsOk());
   EXPECT_FALSE(parsed->cgroup.has_value());

@@ -28,6 +28,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "flaky/base/status_macros.h"
@@ -38,6 +39,8 @@
 #include "flaky/starve/hogs.h"
 #include "flaky/starve/profile.h"
 #include "flaky/starve/record.h"
+#include "flaky/starve/sched_perturber.h"
+#include "flaky/starve/sched_sidecar.h"
 
 extern char** environ;
 
@@ -329,6 +332,12 @@ std::string ChaosPart(const Profile& profile) {
   return part.ToString();
 }
 
+std::string SchedPart(const Profile& profile) {
+  Profile part;
+  part.sched = profile.sched;
+  return part.ToString();
+}
+
 absl::Status WriteRecordFile(const std::string& path, const std::string& json) {
   std::ofstream out(path, std::ios::trunc);
   out << json << "\n";
@@ -405,13 +414,31 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
 
   // Under --runs_per_test each run explores its own schedule; the record
   // keeps the seed that was used, so the run can be replayed exactly.
-  uint64_t run_seed = 0;
-  if (profile.chaos) {
-    int64_t run = 0;
-    const char* random_seed = getenv("TEST_RANDOM_SEED");
-    if (random_seed == nullptr || !absl::SimpleAtoi(random_seed, &run)) run = 0;
-    if (run >= 1) run += options.run_offset;
-    run_seed = profile.chaos->SeedForRun(run);
+  int64_t run = 0;
+  const char* random_seed = getenv("TEST_RANDOM_SEED");
+  if (random_seed == nullptr || !absl::SimpleAtoi(random_seed, &run)) run = 0;
+  if (run >= 1) run += options.run_offset;
+  const uint64_t run_seed = profile.chaos ? profile.chaos->SeedForRun(run) : 0;
+  const uint64_t sched_seed =
+      profile.sched ? profile.sched->SeedForRun(run) : 0;
+  if (profile.sched) {
+    // Tried on a stand-in before the test exists: a mode that could be
+    // entered but not left would otherwise stay on the test.
+    const SchedPermission permission =
+        CheckSchedPermitted(*profile.sched, test_cpus);
+    if (!permission.refused.empty()) {
+      std::vector<std::string> reasons;
+      for (const auto& [mode, reason] : permission.refused) {
+        reasons.push_back(absl::StrCat(mode, ": ", reason));
+      }
+      applied.sched->modes = permission.permitted;
+      if (permission.permitted == 0) applied.sched.reset();
+      FLAKY_RETURN_IF_ERROR(fallback(
+          SchedPart(profile),
+          absl::FailedPreconditionError(absl::StrCat(
+              "cannot apply and undo every sched mode on this machine: ",
+              absl::StrJoin(reasons, "; ")))));
+    }
   }
   std::unique_ptr<ShimFile> shim;
   if (profile.chaos) {
@@ -464,6 +491,10 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   if (announced.chaos) {
     announced.chaos->seed = run_seed;
     announced.chaos->fixed = true;
+  }
+  if (announced.sched) {
+    announced.sched->seed = sched_seed;
+    announced.sched->fixed = true;
   }
   env.Set("FLAKY_STARVE_PROFILE", announced.ToString());
 
@@ -531,6 +562,18 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
               absl::StrCat("sched_setaffinity: ", std::strerror(err)))));
     }
   }
+  // Forked while the wrapper still has one thread (the hogs come next).
+  std::unique_ptr<SchedSidecar> sidecar;
+  if (applied.sched) {
+    absl::StatusOr<std::unique_ptr<SchedSidecar>> started =
+        SchedSidecar::Start(child, *applied.sched, sched_seed, test_cpus);
+    if (started.ok()) {
+      sidecar = *std::move(started);
+    } else {
+      applied.sched.reset();
+      FLAKY_RETURN_IF_ERROR(fallback(SchedPart(profile), started.status()));
+    }
+  }
   std::unique_ptr<Hogs> hogs;
   if (profile.hogs > 0) {
     FLAKY_ASSIGN_OR_RETURN(hogs, Hogs::Start(profile.hogs, test_cpus));
@@ -550,6 +593,17 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     chaos.max_ms = c.max_ms;
     chaos.cap_percent = c.cap_percent;
     record.chaos = chaos;
+  }
+  if (applied.sched) {
+    const SchedSpec& s = *applied.sched;
+    AppliedSched sched;
+    sched.seed = sched_seed;
+    sched.base_seed = s.seed;
+    sched.fixed = s.fixed;
+    sched.min_ms = s.min_ms;
+    sched.max_ms = s.max_ms;
+    sched.modes = SchedModeNames(s.modes);
+    record.sched = sched;
   }
   record.profile = applied.ToString();
   std::string record_file = options.record_file;
@@ -579,22 +633,40 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   } while (n < 0 && errno == EINTR);
   const bool exec_failed = n == static_cast<ssize_t>(sizeof(exec_errno));
 
+  std::optional<absl::StatusOr<SchedCounters>> sched_report;
+  auto stop_sidecar = [&] {
+    if (sidecar && !sched_report) sched_report = sidecar->Stop();
+  };
   int wait_status = 0;
   while (true) {
     siginfo_t info;
     const int sig = sigwaitinfo(&signals.blocked(), &info);
     if (sig < 0) continue;  // EINTR
     if (sig == SIGCHLD) {
+      // A sidecar that died early has its changes undone from here.
+      if (sidecar && !sched_report && !sidecar->CheckAlive()) stop_sidecar();
       pid_t done = waitpid(child, &wait_status, WNOHANG);
       if (done == child) break;
       continue;
     }
     // Bazel's timeout or an interrupt: pass it on, and stop competing for
-    // the CPU so the test can shut down quickly.
+    // the CPU (and demoting threads) so the test can shut down quickly.
     kill(child, sig);
     if (hogs) hogs->Stop();
+    stop_sidecar();
   }
   if (hogs) hogs->Stop();
+  stop_sidecar();
+  if (sched_report && record.sched) {
+    if (sched_report->ok()) {
+      const SchedCounters& c = **sched_report;
+      record.sched->counters =
+          AppliedSchedCounters{c.windows, c.threads, c.changes, c.refused};
+    } else {
+      log << kWarningPrefix << SchedPart(applied) << ": "
+          << sched_report->status().message() << "\n";
+    }
+  }
   if (cgroup) {
     if (absl::Status removed = cgroup->Remove(); !removed.ok()) {
       log << kErrorPrefix << "cleanup: " << removed.message() << "\n";

@@ -165,10 +165,18 @@ absl::StatusOr<Observation> Observe(int signals) {
 
 absl::Status CheckProfileApplied(const Profile& profile,
                                  const Observation& seen) {
-  if (!profile.cpus.empty() && seen.cpus != profile.cpus) {
+  // A sched part pins the test's threads to one of its CPUs at times.
+  const bool within = std::includes(profile.cpus.begin(), profile.cpus.end(),
+                                    seen.cpus.begin(), seen.cpus.end());
+  if (!profile.cpus.empty() &&
+      (profile.sched ? !within : seen.cpus != profile.cpus)) {
     return NotApplied(absl::StrCat("taskset:", FormatCpuList(profile.cpus)),
                       absl::StrCat("affinity is ", FormatCpuList(seen.cpus)));
   }
+  // The hogs are on the test's CPUs: all of them, not the one a sched
+  // window may have pinned the test to.
+  const std::vector<int>& test_cpus =
+      profile.sched && !profile.cpus.empty() ? profile.cpus : seen.cpus;
   if (profile.cgroup) {
     const std::string part = absl::StrCat("cgroup:", profile.cgroup->percent);
     const std::string run = absl::StrCat("/run-", getppid(), "-");
@@ -192,8 +200,9 @@ absl::Status CheckProfileApplied(const Profile& profile,
   for (const HogThread& hog : seen.hogs) {
     const bool on_test_cpu =
         hog.cpus.size() == 1 &&
-        std::find(seen.cpus.begin(), seen.cpus.end(), hog.cpus[0]) !=
-            seen.cpus.end();
+        (std::find(test_cpus.begin(), test_cpus.end(), hog.cpus[0]) !=
+             test_cpus.end() ||
+         (profile.sched && profile.cpus.empty()));
     // A spinning thread is always running or runnable.
     if (!on_test_cpu || hog.state != 'R') {
       return NotApplied(
@@ -201,7 +210,7 @@ absl::Status CheckProfileApplied(const Profile& profile,
           absl::StrCat("hog ", hog.tid, " has affinity ",
                        FormatCpuList(hog.cpus), " and state ",
                        std::string(1, hog.state), "; test CPUs are ",
-                       FormatCpuList(seen.cpus)));
+                       FormatCpuList(test_cpus)));
     }
   }
   if (profile.chaos.has_value() != seen.chaos_loaded) {
