@@ -7,8 +7,11 @@
 # Usage (from the workspace, after `bazel build //flaky/starve`):
 #   flaky/starve/measure_foreign_chaos.sh [RUNS [FIXED_RUNS [PROFILE...]]]
 # Defaults: 100 runs of the original and 300 of the fixed per profile
-# (none is not run fixed), profiles none chaos:1 sched:1. Prints a markdown
-# table; STARVE and PYTHON override the binaries.
+# (none is not run fixed; FIXED_RUNS=0 skips the fixed variant), profiles
+# none chaos:1 sched:1; put none first to get the "vs none" column. Prints a markdown
+# table; STARVE and PYTHON override the binaries, RACE_COMMAND the test (any
+# command that takes --fixed and exits 1 when a case fails, e.g.
+# bazel-bin/tests/starve/static_race, the model's cases linked statically).
 set -euo pipefail
 starve=${STARVE:-bazel-bin/flaky/starve/starve}
 python=${PYTHON:-/usr/bin/python3.11}
@@ -18,9 +21,14 @@ fixed_runs=${2:-300}
 shift $(( $# >= 2 ? 2 : $# ))
 profiles=("$@")
 [ ${#profiles[@]} -gt 0 ] || profiles=(none chaos:1 sched:1)
-if ! "$python" -c 'import test.test__xxsubinterpreters' 2>/dev/null; then
-  echo "missing CPython's test suite: apt-get install libpython3.11-testsuite" >&2
-  exit 1
+if [ -n "${RACE_COMMAND:-}" ]; then
+  command=("$RACE_COMMAND")
+else
+  command=("$python" "$driver")
+  if ! "$python" -c 'import test.test__xxsubinterpreters' 2>/dev/null; then
+    echo "missing CPython's test suite: apt-get install libpython3.11-testsuite" >&2
+    exit 1
+  fi
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -33,7 +41,7 @@ measure() {  # profile runs [--fixed]
   for ((k = 1; k <= n; k++)); do
     rc=0
     TEST_RANDOM_SEED=$k "$starve" --profile="$profile" -- \
-      "$python" "$driver" "$@" >/dev/null 2>"$log" || rc=$?
+      "${command[@]}" "$@" >/dev/null 2>"$log" || rc=$?
     if [ "$rc" -ge 2 ]; then
       echo "run $k of $profile $*: exit $rc" >&2; cat "$log" >&2; exit 1
     fi
@@ -52,9 +60,13 @@ for profile in "${profiles[@]}"; do
     [ "$variant" = fixed ] && [ "$profile" = none ] && continue
     n=$runs; flag=()
     [ "$variant" = fixed ] && n=$fixed_runs && flag=(--fixed)
+    [ "$n" -gt 0 ] || continue
     read -r failed ms stalls < <(measure "$profile" "$n" "${flag[@]}")
-    [ -n "$base_ms" ] || base_ms=$ms
-    ratio=$(awk -v a="$ms" -v b="$base_ms" 'BEGIN { printf "%.1fx", a / b }')
+    [ "$profile" = none ] && base_ms=$ms
+    ratio=-
+    if [ -n "$base_ms" ]; then
+      ratio=$(awk -v a="$ms" -v b="$base_ms" 'BEGIN { printf "%.1fx", a / b }')
+    fi
     echo "| $profile | $variant | $failed / $n | $ms | $ratio | $stalls |"
   done
 done
