@@ -299,8 +299,13 @@ int64_t SchedPerturber::Step(int64_t now_ns) {
 void SchedPerturber::Restore() {
   ThreadSchedule base;
   base.cpus = cpus_;
-  for (const auto& [tid, schedule] : applied_) {
-    if (schedule != base) control_->Apply(tid, base).IgnoreError();
+  // A thread born since the last step may have inherited a window's
+  // scheduling from its creator.
+  for (pid_t tid : control_->Threads()) {
+    auto it = applied_.find(tid);
+    if (it == applied_.end() || it->second != base) {
+      control_->Apply(tid, base).IgnoreError();
+    }
   }
   applied_.clear();
 }

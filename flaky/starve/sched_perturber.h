@@ -146,7 +146,9 @@ class SchedPerturber {
   // first. `now_ns` must not decrease.
   int64_t Step(int64_t now_ns);
 
-  // Restore gives the base schedule back to every thread it changed.
+  // Restore gives the base schedule back to every thread it changed and to
+  // every thread it has not seen yet (which may have inherited a window's
+  // scheduling from its creator).
   void Restore();
 
   const SchedCounters& counters() const { return counters_; }

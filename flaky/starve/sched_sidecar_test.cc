@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -58,34 +57,25 @@ SchedSpec CpuOnly() {
   return spec;
 }
 
-void* BlockOnFd(void* fd) {
-  char byte;
-  while (read(static_cast<int>(reinterpret_cast<intptr_t>(fd)), &byte, 1) < 0 &&
-         errno == EINTR) {
-  }
-  return nullptr;
-}
-
-// FakeTest is a child process with three threads, all blocked until
-// `release` is closed; then it exits.
+// FakeTest is a process with three threads (a sanitizer may add one), all
+// blocked until `release` is closed; then it exits.
 struct FakeTest {
   pid_t pid = -1;
   int release = -1;
 };
 
 FakeTest StartFakeTest() {
+  const std::string helper =
+      absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
+                   std::getenv("TEST_WORKSPACE"),
+                   "/flaky/starve/threads_until_eof");
   int fds[2];
   EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
   const pid_t pid = fork();
   if (pid == 0) {
-    close(fds[1]);
-    for (int i = 0; i < 2; ++i) {
-      pthread_t thread;
-      pthread_create(&thread, nullptr, BlockOnFd,
-                     reinterpret_cast<void*>(static_cast<intptr_t>(fds[0])));
-    }
-    BlockOnFd(reinterpret_cast<void*>(static_cast<intptr_t>(fds[0])));
-    _exit(0);
+    dup2(fds[0], 0);
+    execl(helper.c_str(), helper.c_str(), nullptr);
+    _exit(127);
   }
   close(fds[0]);
   return FakeTest{pid, fds[1]};
@@ -158,7 +148,7 @@ class SchedSidecarTest : public ::testing::Test {
 
 TEST_F(SchedSidecarTest, PerturbsTheTestAndEndsWithIt) {
   FakeTest test = StartFakeTest();
-  ASSERT_TRUE(WaitFor([&] { return ThreadsOf(test.pid).size() == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return ThreadsOf(test.pid).size() >= 3; }));
   absl::StatusOr<std::unique_ptr<SchedSidecar>> sidecar =
       SchedSidecar::Start(test.pid, CpuOnly(), 1, cpus_);
   ASSERT_THAT(sidecar, IsOk());
@@ -171,14 +161,14 @@ TEST_F(SchedSidecarTest, PerturbsTheTestAndEndsWithIt) {
   absl::StatusOr<SchedCounters> counters = (*sidecar)->Stop();
   ASSERT_THAT(counters, IsOk());
   EXPECT_GE(counters->windows, 1u);
-  EXPECT_EQ(counters->threads, 3u);
+  EXPECT_GE(counters->threads, 3u) << "a sanitizer may add one";
   EXPECT_GE(counters->changes, 3u);
   EXPECT_EQ(counters->refused, 0u);
 }
 
 TEST_F(SchedSidecarTest, StopGivesTheThreadsTheirCpusBack) {
   FakeTest test = StartFakeTest();
-  ASSERT_TRUE(WaitFor([&] { return ThreadsOf(test.pid).size() == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return ThreadsOf(test.pid).size() >= 3; }));
   absl::StatusOr<std::unique_ptr<SchedSidecar>> sidecar =
       SchedSidecar::Start(test.pid, CpuOnly(), 2, cpus_);
   ASSERT_THAT(sidecar, IsOk());
@@ -193,7 +183,7 @@ TEST_F(SchedSidecarTest, StopGivesTheThreadsTheirCpusBack) {
 
 TEST_F(SchedSidecarTest, ACrashedSidecarIsCaughtAndItsChangesUndone) {
   FakeTest test = StartFakeTest();
-  ASSERT_TRUE(WaitFor([&] { return ThreadsOf(test.pid).size() == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return ThreadsOf(test.pid).size() >= 3; }));
   SchedSpec long_windows = CpuOnly();
   long_windows.min_ms = long_windows.max_ms = 2000;
   absl::StatusOr<std::unique_ptr<SchedSidecar>> sidecar =
