@@ -417,7 +417,10 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
       .wrapper = result_.wrapper,
       .allow_fallback = options_.allow_fallback,
       .cgroup_parent = state.parsed.cgroup ? cgroup_parent_ : "",
-      .needs_process_wrapper = state.parsed.cgroup.has_value(),
+      // sched too: linux-sandbox's root has no CAP_SYS_NICE to undo idle,
+      // nice and fifo.
+      .needs_process_wrapper =
+          state.parsed.cgroup.has_value() || state.parsed.sched.has_value(),
       .run_offset = state.rounds_runs,
       .repeat = options_.repeat,
       .bep_path = bep_path,

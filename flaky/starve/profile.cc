@@ -30,6 +30,7 @@ constexpr int64_t kMaxPeriodUs = 1000000;
 // The kernel rejects CFS quotas below 1 ms (v1 and v2 alike).
 constexpr int64_t kMinQuotaUs = 1000;
 constexpr int kMaxStallMs = 2000;
+constexpr int kMaxBurst = 1000000;
 
 absl::Status PartError(absl::string_view part, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(part, ": ", what));
@@ -138,6 +139,13 @@ absl::Status ParseChaos(absl::string_view part, absl::string_view arg,
                                             "\" is not a percentage in 1..100"));
       }
       spec.cap_percent = static_cast<int>(value);
+    } else if (kv.first == "burst") {
+      if (!ParseDecimal(kv.second, 0, kMaxBurst, &value)) {
+        return PartError(part, absl::StrCat("burst=\"", kv.second,
+                                            "\" is not a count in 0..",
+                                            kMaxBurst));
+      }
+      spec.burst = static_cast<int>(value);
     } else if (kv.first == "ms") {
       std::pair<absl::string_view, absl::string_view> range =
           absl::StrSplit(kv.second, absl::MaxSplits('-', 1));
@@ -157,10 +165,71 @@ absl::Status ParseChaos(absl::string_view part, absl::string_view arg,
     } else {
       return PartError(part,
                        absl::StrCat("unknown chaos option \"", fields[i],
-                                    "\"; expected p=PCT, ms=MIN-MAX, cap=PCT or fixed"));
+                                    "\"; expected p=PCT, ms=MIN-MAX, cap=PCT, "
+                                    "burst=N or fixed"));
     }
   }
   profile.chaos = spec;
+  return absl::OkStatus();
+}
+
+constexpr std::pair<absl::string_view, SchedSpec::Mode> kSchedModes[] = {
+    {"cpu", SchedSpec::kCpu},
+    {"idle", SchedSpec::kIdle},
+    {"nice", SchedSpec::kNice},
+    {"fifo", SchedSpec::kFifo},
+};
+
+absl::Status ParseSched(absl::string_view part, absl::string_view arg,
+                        Profile& profile) {
+  std::vector<absl::string_view> fields = absl::StrSplit(arg, ',');
+  SchedSpec spec;
+  if (!ParseSeed(fields[0], &spec.seed)) {
+    return PartError(part, absl::StrCat("\"", fields[0],
+                                        "\" is not a seed (a decimal uint64)"));
+  }
+  std::set<absl::string_view> seen;
+  unsigned modes = 0;
+  for (size_t i = 1; i < fields.size(); ++i) {
+    const absl::string_view field = fields[i];
+    const absl::string_view name = field.substr(0, field.find('='));
+    if (!seen.insert(name).second) {
+      return PartError(part, absl::StrCat("option \"", name, "\" given twice"));
+    }
+    bool is_mode = false;
+    for (const auto& [mode_name, mode] : kSchedModes) {
+      if (field == mode_name) {
+        modes |= mode;
+        is_mode = true;
+      }
+    }
+    if (is_mode) continue;
+    if (field == "fixed") {
+      spec.fixed = true;
+    } else if (name == "ms" && field.size() > 3) {
+      std::pair<absl::string_view, absl::string_view> range =
+          absl::StrSplit(field.substr(3), absl::MaxSplits('-', 1));
+      int64_t min_ms = 0;
+      int64_t max_ms = 0;
+      if (!ParseDecimal(range.first, 1, kMaxStallMs, &min_ms) ||
+          !ParseDecimal(range.second, 1, kMaxStallMs, &max_ms) ||
+          min_ms > max_ms) {
+        return PartError(
+            part, absl::StrCat(field,
+                               " is not a range ms=MIN-MAX with 1 <= MIN <= "
+                               "MAX <= ",
+                               kMaxStallMs));
+      }
+      spec.min_ms = static_cast<int>(min_ms);
+      spec.max_ms = static_cast<int>(max_ms);
+    } else {
+      return PartError(part, absl::StrCat("unknown sched option \"", field,
+                                          "\"; expected ms=MIN-MAX, cpu, "
+                                          "idle, nice, fifo or fixed"));
+    }
+  }
+  if (modes != 0) spec.modes = modes;
+  profile.sched = spec;
   return absl::OkStatus();
 }
 
@@ -194,6 +263,14 @@ absl::Status ParseEnv(absl::string_view part, absl::string_view arg,
 }
 
 }  // namespace
+
+std::vector<std::string> SchedModeNames(unsigned modes) {
+  std::vector<std::string> names;
+  for (const auto& [name, mode] : kSchedModes) {
+    if (modes & mode) names.emplace_back(name);
+  }
+  return names;
+}
 
 absl::StatusOr<std::vector<int>> ParseCpuList(absl::string_view text) {
   if (text.empty()) {
@@ -256,11 +333,13 @@ absl::StatusOr<Profile> ParseProfile(absl::string_view text) {
       return PartError(part, "none cannot be combined with other parts");
     }
     const bool known = name == "taskset" || name == "cgroup" ||
-                       name == "hogs" || name == "chaos" || name == "env";
+                       name == "hogs" || name == "chaos" || name == "sched" ||
+                       name == "env";
     if (!known) {
       return PartError(part,
                        "unknown part; expected none, taskset:CPUS, "
-                       "cgroup:PCT[/PERIOD_US], hogs:N, chaos:SEED or env:K=V");
+                       "cgroup:PCT[/PERIOD_US], hogs:N, chaos:SEED, "
+                       "sched:SEED or env:K=V");
     }
     if (part.find(':') == absl::string_view::npos || arg.empty()) {
       return PartError(part, absl::StrCat("missing argument after \"", name,
@@ -277,6 +356,8 @@ absl::StatusOr<Profile> ParseProfile(absl::string_view text) {
       FLAKY_RETURN_IF_ERROR(ParseHogs(part, arg, profile));
     } else if (name == "chaos") {
       FLAKY_RETURN_IF_ERROR(ParseChaos(part, arg, profile));
+    } else if (name == "sched") {
+      FLAKY_RETURN_IF_ERROR(ParseSched(part, arg, profile));
     } else {
       FLAKY_RETURN_IF_ERROR(ParseEnv(part, arg, profile));
     }
@@ -310,7 +391,24 @@ std::string Profile::ToString() const {
     if (chaos->cap_percent != defaults.cap_percent) {
       absl::StrAppend(&part, ",cap=", chaos->cap_percent);
     }
+    if (chaos->burst != defaults.burst) {
+      absl::StrAppend(&part, ",burst=", chaos->burst);
+    }
     if (chaos->fixed) absl::StrAppend(&part, ",fixed");
+    parts.push_back(std::move(part));
+  }
+  if (sched) {
+    const SchedSpec defaults;
+    std::string part = absl::StrCat("sched:", sched->seed);
+    if (sched->min_ms != defaults.min_ms || sched->max_ms != defaults.max_ms) {
+      absl::StrAppend(&part, ",ms=", sched->min_ms, "-", sched->max_ms);
+    }
+    if (sched->modes != defaults.modes) {
+      for (const std::string& mode : SchedModeNames(sched->modes)) {
+        absl::StrAppend(&part, ",", mode);
+      }
+    }
+    if (sched->fixed) absl::StrAppend(&part, ",fixed");
     parts.push_back(std::move(part));
   }
   for (const auto& [name, value] : env) {
@@ -326,7 +424,7 @@ std::vector<std::string> SplitProfileList(absl::string_view text) {
     if (piece.empty()) continue;
     bool starts_profile = piece == "none" || absl::StartsWith(piece, "none+");
     for (absl::string_view kind :
-         {"taskset:", "cgroup:", "hogs:", "chaos:", "env:"}) {
+         {"taskset:", "cgroup:", "hogs:", "chaos:", "sched:", "env:"}) {
       starts_profile = starts_profile || absl::StartsWith(piece, kind);
     }
     if (starts_profile || profiles.empty()) {

@@ -12,18 +12,36 @@
 //   cgroup:PCT[/PERIOD_US]       PCT of one CPU, 1..100; period 1000..1000000
 //                                (default 100000); quota >= 1000 us
 //   hogs:N                       N busy competitors, 1..64
-//   chaos:SEED[,p=PCT][,ms=MIN-MAX][,cap=PCT][,fixed]
+//   chaos:SEED[,p=PCT][,ms=MIN-MAX][,cap=PCT][,burst=N][,fixed]
 //                                SEED is a decimal uint64; under Bazel's
 //                                --runs_per_test run K uses SEED+K-1 (from
 //                                TEST_RANDOM_SEED, plus the wrapper's
 //                                --run_offset) unless `fixed` is given,
 //                                which is how a recorded seed is replayed
-//                                exactly; p = stall chance per
-//                                wake-up in percent (default 20; mutex unlocks
-//                                use a tenth of it); ms = stall range in
+//                                exactly; p = stall chance, in percent, of
+//                                a wake-up that woke a waiter and of the
+//                                waker's next call (default 50; calls that
+//                                woke nobody use a tenth of it); burst =
+//                                occurrences of a call site that keep the
+//                                full chance, the n-th after them gets
+//                                p*burst/n (default 4, 0 = no decay; see
+//                                chaos_shim.h); ms = stall range in
 //                                milliseconds (default 1-20, log-uniform);
 //                                cap = share of wall time a process may spend
 //                                stalled, in percent (default 10)
+//   sched:SEED[,ms=MIN-MAX][,cpu][,idle][,nice][,fifo][,fixed]
+//                                the wrapper's sidecar reschedules all the
+//                                test's threads (and its child processes')
+//                                at random change points, windows
+//                                log-uniform in ms (default 1-50): `cpu`
+//                                pins them all to one of the test's CPUs,
+//                                `idle` puts one thread in SCHED_IDLE,
+//                                `nice` gives one nice 19, `fifo` one
+//                                SCHED_FIFO (privileged; its windows last at
+//                                most 50 ms). Without a mode listed:
+//                                cpu,idle,nice. SEED and `fixed` as for
+//                                chaos. Needs no LD_PRELOAD, so it reaches
+//                                static binaries, Go and JVM tests.
 //   env:K=V                      K matches [A-Za-z_][A-Za-z0-9_]*; V may not
 //                                contain '+'; repeatable with distinct keys
 #ifndef FLAKY_STARVE_PROFILE_H_
@@ -57,9 +75,15 @@ struct CgroupLimit {
 // ChaosSpec configures the preloaded schedule-perturbation shim.
 struct ChaosSpec {
   uint64_t seed = 0;
-  // Chance, in percent, that a thread start, condition signal/broadcast or
-  // semaphore post stalls its caller; mutex unlocks use a tenth of it.
-  int stall_percent = 20;
+  // Chance, in percent, that a call that woke a waiter (a thread start,
+  // condition signal/broadcast, semaphore post or mutex unlock), or the
+  // waker's next call, stalls its caller; calls that woke nobody use a tenth
+  // of it. The shim lowers it for frequent call sites (see burst).
+  int stall_percent = 50;
+  // Occurrences of one call site that keep the full chance; the n-th
+  // occurrence after them gets stall_percent * burst / n. 0 turns the decay
+  // off.
+  int burst = 4;
   // Stall durations are log-uniform in [min_ms, max_ms].
   int min_ms = 1;
   int max_ms = 20;
@@ -78,10 +102,46 @@ struct ChaosSpec {
 
   friend bool operator==(const ChaosSpec& a, const ChaosSpec& b) {
     return a.seed == b.seed && a.stall_percent == b.stall_percent &&
-           a.min_ms == b.min_ms && a.max_ms == b.max_ms &&
-           a.cap_percent == b.cap_percent && a.fixed == b.fixed;
+           a.burst == b.burst && a.min_ms == b.min_ms &&
+           a.max_ms == b.max_ms && a.cap_percent == b.cap_percent &&
+           a.fixed == b.fixed;
   }
 };
+
+// SchedSpec configures the scheduling sidecar (sched_perturber.h).
+struct SchedSpec {
+  // The perturbations a window may use, as bits.
+  enum Mode : unsigned {
+    kCpu = 1,   // all threads on one CPU
+    kIdle = 2,  // one thread SCHED_IDLE
+    kNice = 4,  // one thread nice 19
+    kFifo = 8,  // one thread SCHED_FIFO 1
+  };
+  static constexpr unsigned kDefaultModes = kCpu | kIdle | kNice;
+
+  uint64_t seed = 0;
+  // Window lengths are log-uniform in [min_ms, max_ms].
+  int min_ms = 1;
+  int max_ms = 50;
+  unsigned modes = kDefaultModes;
+  // Use `seed` as is instead of offsetting it by the Bazel run number.
+  bool fixed = false;
+
+  // SeedForRun is as ChaosSpec::SeedForRun.
+  uint64_t SeedForRun(int64_t run) const {
+    if (fixed || run < 1) return seed;
+    return seed + static_cast<uint64_t>(run - 1);
+  }
+
+  friend bool operator==(const SchedSpec& a, const SchedSpec& b) {
+    return a.seed == b.seed && a.min_ms == b.min_ms && a.max_ms == b.max_ms &&
+           a.modes == b.modes && a.fixed == b.fixed;
+  }
+};
+
+// SchedModeNames returns the names of `modes` in the order cpu, idle, nice,
+// fifo.
+std::vector<std::string> SchedModeNames(unsigned modes);
 
 // Profile is one starvation profile; an empty Profile is `none`.
 struct Profile {
@@ -92,22 +152,25 @@ struct Profile {
   // Number of busy competitors on the test's CPUs.
   int hogs = 0;
   std::optional<ChaosSpec> chaos;
+  std::optional<SchedSpec> sched;
   // Extra environment variables for the test, sorted by name.
   std::vector<std::pair<std::string, std::string>> env;
 
   // IsNone is true when the profile changes nothing.
   bool IsNone() const {
-    return cpus.empty() && !cgroup && hogs == 0 && !chaos && env.empty();
+    return cpus.empty() && !cgroup && hogs == 0 && !chaos && !sched &&
+           env.empty();
   }
 
   // ToString returns the canonical form: parts in the order taskset, cgroup,
-  // hogs, chaos, env (by name), defaults omitted, CPU lists as ranges.
+  // hogs, chaos, sched, env (by name), defaults omitted, CPU lists as
+  // ranges.
   // ParseProfile(p.ToString()) == p for every parsed profile.
   std::string ToString() const;
 
   friend bool operator==(const Profile& a, const Profile& b) {
     return a.cpus == b.cpus && a.cgroup == b.cgroup && a.hogs == b.hogs &&
-           a.chaos == b.chaos && a.env == b.env;
+           a.chaos == b.chaos && a.sched == b.sched && a.env == b.env;
   }
 };
 
@@ -120,7 +183,7 @@ absl::StatusOr<Profile> ParseProfile(absl::string_view text);
 // writes it in `flaky hunt --profiles=none,taskset:0,1+hogs:2,chaos:7,p=50`.
 // Commas also occur inside one profile (CPU lists, chaos options), so a new
 // profile starts only at a piece that begins with a kind ("none", or
-// "taskset:", "cgroup:", "hogs:", "chaos:", "env:"); any other piece
+// "taskset:", "cgroup:", "hogs:", "chaos:", "sched:", "env:"); any other piece
 // continues the profile before it. Empty pieces are dropped. The pieces are
 // not validated: ParseProfile each one.
 std::vector<std::string> SplitProfileList(absl::string_view text);

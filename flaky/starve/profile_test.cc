@@ -57,17 +57,64 @@ TEST(ParseProfile, ChaosDefaultsAndOptions) {
   EXPECT_EQ(plain->chaos, ChaosSpec{.seed = 7});
   EXPECT_EQ(plain->ToString(), "chaos:7");
 
-  absl::StatusOr<Profile> tuned =
-      ParseProfile("chaos:18446744073709551615,fixed,cap=50,ms=5-200,p=100");
+  EXPECT_EQ(plain->chaos->stall_percent, 50);
+  EXPECT_EQ(plain->chaos->burst, 4);
+  EXPECT_EQ(plain->chaos->cap_percent, 10);
+
+  absl::StatusOr<Profile> tuned = ParseProfile(
+      "chaos:18446744073709551615,fixed,cap=50,ms=5-200,p=100,burst=0");
   ASSERT_THAT(tuned, IsOk());
   EXPECT_EQ(tuned->chaos->seed, UINT64_MAX);
   EXPECT_EQ(tuned->chaos->stall_percent, 100);
   EXPECT_EQ(tuned->chaos->min_ms, 5);
   EXPECT_EQ(tuned->chaos->max_ms, 200);
   EXPECT_EQ(tuned->chaos->cap_percent, 50);
+  EXPECT_EQ(tuned->chaos->burst, 0);
   EXPECT_TRUE(tuned->chaos->fixed);
   EXPECT_EQ(tuned->ToString(),
-            "chaos:18446744073709551615,p=100,ms=5-200,cap=50,fixed");
+            "chaos:18446744073709551615,p=100,ms=5-200,cap=50,burst=0,fixed");
+}
+
+// Profiles written before burst existed keep parsing; p=50 is now the
+// default and drops out of the canonical form.
+TEST(ParseProfile, OldChaosProfilesStillParse) {
+  for (const char* text : {"chaos:1,p=50,ms=5-20", "chaos:5,p=20,ms=5-10,cap=30",
+                           "chaos:3,p=5,ms=5-20,cap=50"}) {
+    EXPECT_THAT(ParseProfile(text), IsOk()) << text;
+  }
+  EXPECT_EQ(ParseProfile("chaos:1,p=50,ms=5-20")->ToString(), "chaos:1,ms=5-20");
+}
+
+TEST(ParseProfile, SchedDefaultsModesAndOptions) {
+  absl::StatusOr<Profile> plain = ParseProfile("sched:7");
+  ASSERT_THAT(plain, IsOk());
+  ASSERT_TRUE(plain->sched.has_value());
+  EXPECT_EQ(plain->sched, SchedSpec{.seed = 7});
+  EXPECT_EQ(plain->sched->modes, SchedSpec::kCpu | SchedSpec::kIdle |
+                                     SchedSpec::kNice);
+  EXPECT_EQ(plain->sched->min_ms, 1);
+  EXPECT_EQ(plain->sched->max_ms, 50);
+  EXPECT_EQ(plain->ToString(), "sched:7");
+
+  absl::StatusOr<Profile> tuned =
+      ParseProfile("sched:9,fifo,fixed,ms=2-200,cpu");
+  ASSERT_THAT(tuned, IsOk());
+  EXPECT_EQ(tuned->sched->modes, SchedSpec::kCpu | SchedSpec::kFifo);
+  EXPECT_EQ(tuned->sched->min_ms, 2);
+  EXPECT_EQ(tuned->sched->max_ms, 200);
+  EXPECT_TRUE(tuned->sched->fixed);
+  EXPECT_EQ(tuned->ToString(), "sched:9,ms=2-200,cpu,fifo,fixed");
+  EXPECT_EQ(ParseProfile("sched:1,nice,idle,cpu")->ToString(), "sched:1");
+  EXPECT_THAT(SchedModeNames(SchedSpec::kDefaultModes | SchedSpec::kFifo),
+              ElementsAre("cpu", "idle", "nice", "fifo"));
+}
+
+TEST(SchedSpec, SeedFollowsTheRunUnlessFixed) {
+  SchedSpec spec{.seed = 7};
+  EXPECT_EQ(spec.SeedForRun(0), 7u);
+  EXPECT_EQ(spec.SeedForRun(5), 11u);
+  spec.fixed = true;
+  EXPECT_EQ(spec.SeedForRun(5), 7u);
 }
 
 TEST(ChaosSpec, SeedFollowsTheRunUnlessFixed) {
@@ -101,6 +148,9 @@ TEST(ParseProfile, RoundTripsThroughToString) {
   for (const char* text :
        {"none", "taskset:0", "taskset:0-3,7", "cgroup:1", "cgroup:100/1000000",
         "hogs:64", "chaos:0", "chaos:1,p=0", "chaos:2,ms=1-2000,cap=100", "chaos:3,fixed",
+        "chaos:4,p=20,burst=1000000", "sched:0", "sched:5,ms=1-2000,idle",
+        "sched:6,cpu,fifo,fixed",
+        "taskset:0+hogs:1+chaos:2+sched:3,nice+env:A=1",
         "env:A=", "taskset:1+cgroup:5/20000+hogs:1+chaos:9,p=5+env:B=2"}) {
     absl::StatusOr<Profile> parsed = ParseProfile(text);
     ASSERT_THAT(parsed, IsOk()) << text;
@@ -143,9 +193,17 @@ TEST(ParseProfile, RejectsMalformedPartsNamingThem) {
       {"chaos:1,ms=20-1", "chaos:1,ms=20-1: ms=\"20-1\" is not a range"},
       {"chaos:1,ms=0-5", "is not a range"},
       {"chaos:1,cap=0", "cap=\"0\" is not a percentage in 1..100"},
+      {"chaos:1,burst=x", "burst=\"x\" is not a count in 0..1000000"},
+      {"chaos:1,burst=1000001", "is not a count"},
       {"chaos:1,p=1,p=2", "option \"p\" given twice"},
       {"chaos:1,fixed,fixed", "option \"fixed\" given twice"},
       {"chaos:1,fixed=1", "unknown chaos option \"fixed=1\""},
+      {"sched:x", "sched:x: \"x\" is not a seed"},
+      {"sched:1,bogus", "sched:1,bogus: unknown sched option \"bogus\""},
+      {"sched:1,ms=0-5", "ms=0-5 is not a range"},
+      {"sched:1,ms=9-5", "ms=9-5 is not a range"},
+      {"sched:1,idle,idle", "option \"idle\" given twice"},
+      {"sched:1+sched:2", "sched:2: sched appears twice"},
       {"env:1X=2", "env:1X=2: \"1X\" is not a variable name"},
       {"env:X", "env:X: expected env:NAME=VALUE"},
       {"env:X=1+env:X=2", "env:X=2: variable X is set twice"},
@@ -210,6 +268,8 @@ TEST(SplitProfileList, KeepsCommasInsideAProfile) {
   EXPECT_THAT(SplitProfileList("none,taskset:0,1+hogs:2,chaos:7,p=50,ms=5-20"),
               ::testing::ElementsAre("none", "taskset:0,1+hogs:2",
                                      "chaos:7,p=50,ms=5-20"));
+  EXPECT_THAT(SplitProfileList("none,sched:1,fifo,chaos:2"),
+              ::testing::ElementsAre("none", "sched:1,fifo", "chaos:2"));
   EXPECT_THAT(SplitProfileList("cgroup:20, env:A=1,,none"),
               ::testing::ElementsAre("cgroup:20", "env:A=1", "none"));
   EXPECT_THAT(SplitProfileList(""), ::testing::IsEmpty());

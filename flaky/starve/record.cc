@@ -32,11 +32,40 @@ std::string AppliedRecord::ToJson() const {
                   {"base_seed", chaos->base_seed},
                   {"fixed", chaos->fixed},
                   {"p", chaos->stall_percent},
+                  {"burst", chaos->burst},
                   {"min_ms", chaos->min_ms},
                   {"max_ms", chaos->max_ms},
                   {"cap", chaos->cap_percent}};
+    if (chaos->counters) {
+      const ChaosCounters& c = *chaos->counters;
+      j["chaos"]["counters"] = {{"processes", c.processes},
+                                {"wakeups", c.wakeups},
+                                {"stalls", c.stalls},
+                                {"capped", c.capped},
+                                {"stalled_ns", c.stalled_ns},
+                                {"sites", c.sites},
+                                {"sites_stalled", c.sites_stalled}};
+    } else {
+      j["chaos"]["counters"] = nullptr;
+    }
   } else {
     j["chaos"] = nullptr;
+  }
+  if (sched) {
+    j["sched"] = {{"seed", sched->seed},         {"base_seed", sched->base_seed},
+                  {"fixed", sched->fixed},       {"min_ms", sched->min_ms},
+                  {"max_ms", sched->max_ms},     {"modes", sched->modes}};
+    if (sched->counters) {
+      const AppliedSchedCounters& c = *sched->counters;
+      j["sched"]["counters"] = {{"windows", c.windows},
+                                {"threads", c.threads},
+                                {"changes", c.changes},
+                                {"refused", c.refused}};
+    } else {
+      j["sched"]["counters"] = nullptr;
+    }
+  } else {
+    j["sched"] = nullptr;
   }
   j["env"] = env;
   j["wrapper_pid"] = wrapper_pid;
@@ -69,14 +98,47 @@ absl::StatusOr<AppliedRecord> ParseAppliedRecord(absl::string_view json) {
                                     c.at("period_us").get<int64_t>()};
     }
     if (const nlohmann::json& c = j.at("chaos"); !c.is_null()) {
-      record.chaos = AppliedChaos{c.at("seed").get<uint64_t>(),
-                                  c.at("base_seed").get<uint64_t>(),
-                                  c.at("fixed").get<bool>(),
-                                  c.at("p").get<int>(),
-                                  c.at("min_ms").get<int>(),
-                                  c.at("max_ms").get<int>(),
-                                  c.at("cap").get<int>()};
-      record.seed = record.chaos->seed;
+      AppliedChaos chaos;
+      chaos.seed = c.at("seed").get<uint64_t>();
+      chaos.base_seed = c.at("base_seed").get<uint64_t>();
+      chaos.fixed = c.at("fixed").get<bool>();
+      chaos.stall_percent = c.at("p").get<int>();
+      chaos.burst = c.value("burst", 0);
+      chaos.min_ms = c.at("min_ms").get<int>();
+      chaos.max_ms = c.at("max_ms").get<int>();
+      chaos.cap_percent = c.at("cap").get<int>();
+      if (auto it = c.find("counters"); it != c.end() && !it->is_null()) {
+        ChaosCounters counters;
+        counters.processes = it->at("processes").get<uint64_t>();
+        counters.wakeups = it->at("wakeups").get<uint64_t>();
+        counters.stalls = it->at("stalls").get<uint64_t>();
+        counters.capped = it->at("capped").get<uint64_t>();
+        counters.stalled_ns = it->at("stalled_ns").get<uint64_t>();
+        counters.sites = it->at("sites").get<uint64_t>();
+        counters.sites_stalled = it->at("sites_stalled").get<uint64_t>();
+        chaos.counters = counters;
+      }
+      record.chaos = chaos;
+      record.seed = chaos.seed;
+    }
+    if (auto s = j.find("sched"); s != j.end() && !s->is_null()) {
+      AppliedSched sched;
+      sched.seed = s->at("seed").get<uint64_t>();
+      sched.base_seed = s->at("base_seed").get<uint64_t>();
+      sched.fixed = s->at("fixed").get<bool>();
+      sched.min_ms = s->at("min_ms").get<int>();
+      sched.max_ms = s->at("max_ms").get<int>();
+      sched.modes = s->at("modes").get<std::vector<std::string>>();
+      if (auto it = s->find("counters"); it != s->end() && !it->is_null()) {
+        AppliedSchedCounters counters;
+        counters.windows = it->at("windows").get<uint64_t>();
+        counters.threads = it->at("threads").get<uint64_t>();
+        counters.changes = it->at("changes").get<uint64_t>();
+        counters.refused = it->at("refused").get<uint64_t>();
+        sched.counters = counters;
+      }
+      record.sched = sched;
+      if (!record.seed) record.seed = sched.seed;
     }
     record.env = j.at("env").get<std::vector<std::string>>();
     record.wrapper_pid = j.at("wrapper_pid").get<int64_t>();

@@ -2,16 +2,24 @@
 //
 // The wrapper prints it as one tagged line on stderr (which Bazel puts in
 // test.log) and writes the same JSON to
-// $TEST_UNDECLARED_OUTPUTS_DIR/flaky_starve.json; the runner reads it back:
+// $TEST_UNDECLARED_OUTPUTS_DIR/flaky_starve.json, once before the test starts
+// and again, with what the perturbations did (chaos.counters), after it has
+// ended; readers take the last line. The runner reads it back:
 //
 //   std::optional<AppliedRecord> record = FindAppliedRecord(test_log_text);
 //   if (record && record->seed) trial.seed = *record->seed;
 //
 // JSON fields: profile (canonical), cpus, hog_cpus, hogs, cgroup {version,
 // path, quota_us, period_us} or null, chaos {seed, base_seed, fixed, p,
-// min_ms, max_ms, cap} or null (seed is the one the run used: replay it with
-// chaos:SEED,fixed), env ["K=V"], wrapper_pid, not_applied [{part, reason}] (non-empty
-// only under --allow_fallback).
+// burst, min_ms, max_ms, cap, counters} or null (seed is the one the run
+// used: replay it with chaos:SEED,fixed; counters {processes, wakeups,
+// stalls, capped, stalled_ns, sites, sites_stalled}, summed over the test's
+// processes, or null before the test ended), sched {seed, base_seed, fixed,
+// min_ms, max_ms, modes ["cpu", ...], counters {windows, threads, changes,
+// refused} or null} or null, env ["K=V"], wrapper_pid, not_applied [{part,
+// reason}] (non-empty only under --allow_fallback). Records written before
+// burst, counters and sched existed parse with burst 0, no counters and no
+// sched.
 #ifndef FLAKY_STARVE_RECORD_H_
 #define FLAKY_STARVE_RECORD_H_
 
@@ -39,15 +47,56 @@ struct AppliedCgroup {
   int64_t period_us = 0;
 };
 
+// ChaosCounters is what the chaos shim did in the test's processes.
+struct ChaosCounters {
+  uint64_t processes = 0;      // processes that loaded the shim
+  uint64_t wakeups = 0;        // intercepted calls
+  uint64_t stalls = 0;         // stalls taken
+  uint64_t capped = 0;         // stalls the cap refused
+  uint64_t stalled_ns = 0;     // total stall time
+  uint64_t sites = 0;          // distinct call sites seen
+  uint64_t sites_stalled = 0;  // distinct call sites stalled at least once
+
+  friend bool operator==(const ChaosCounters& a, const ChaosCounters& b) {
+    return a.processes == b.processes && a.wakeups == b.wakeups &&
+           a.stalls == b.stalls && a.capped == b.capped &&
+           a.stalled_ns == b.stalled_ns && a.sites == b.sites &&
+           a.sites_stalled == b.sites_stalled;
+  }
+};
+
 // AppliedChaos is the chaos shim's configuration for the run.
 struct AppliedChaos {
   uint64_t seed = 0;       // the seed this run used
   uint64_t base_seed = 0;  // the profile's seed
   bool fixed = false;
   int stall_percent = 0;
+  int burst = 0;
   int min_ms = 0;
   int max_ms = 0;
   int cap_percent = 0;
+  // Filled once the test has ended.
+  std::optional<ChaosCounters> counters;
+};
+
+// AppliedSchedCounters is what the scheduling sidecar did.
+struct AppliedSchedCounters {
+  uint64_t windows = 0;  // change points
+  uint64_t threads = 0;  // distinct threads seen
+  uint64_t changes = 0;  // schedules applied
+  uint64_t refused = 0;  // schedules the kernel refused
+};
+
+// AppliedSched is the scheduling sidecar's configuration for the run.
+struct AppliedSched {
+  uint64_t seed = 0;       // the seed this run used
+  uint64_t base_seed = 0;  // the profile's seed
+  bool fixed = false;
+  int min_ms = 0;
+  int max_ms = 0;
+  std::vector<std::string> modes;  // cpu, idle, nice, fifo
+  // Filled once the test has ended (and the sidecar reported).
+  std::optional<AppliedSchedCounters> counters;
 };
 
 // NotApplied is a profile part skipped under --allow_fallback, and why.
@@ -64,11 +113,13 @@ struct AppliedRecord {
   std::vector<int> hog_cpus;   // CPU each hog is pinned to
   std::optional<AppliedCgroup> cgroup;
   std::optional<AppliedChaos> chaos;
+  std::optional<AppliedSched> sched;
   std::vector<std::string> env;  // "K=V" added to the test's environment
   int64_t wrapper_pid = 0;
   std::vector<NotApplied> not_applied;
 
-  // seed is the chaos seed, when chaos was applied (filled by the parsers).
+  // seed is the chaos seed, when chaos was applied, else the sched seed
+  // (filled by the parsers).
   std::optional<uint64_t> seed;
   // json is the record's JSON text as written (filled by the parsers).
   std::string json;

@@ -25,7 +25,15 @@ AppliedRecord FullRecord() {
   record.hog_cpus = {0};
   record.cgroup = AppliedCgroup{1, "/sys/fs/cgroup/cpu/flaky/run-1-2", 20000,
                                 100000};
-  record.chaos = AppliedChaos{UINT64_MAX, UINT64_MAX - 4, false, 20, 1, 20, 10};
+  AppliedChaos chaos;
+  chaos.seed = UINT64_MAX;
+  chaos.base_seed = UINT64_MAX - 4;
+  chaos.stall_percent = 50;
+  chaos.burst = 4;
+  chaos.min_ms = 1;
+  chaos.max_ms = 20;
+  chaos.cap_percent = 10;
+  record.chaos = chaos;
   record.env = {"A=1"};
   record.wrapper_pid = 4242;
   return record;
@@ -50,10 +58,87 @@ TEST(AppliedRecord, RoundTripsThroughJson) {
   EXPECT_EQ(parsed->chaos->seed, UINT64_MAX);
   EXPECT_EQ(parsed->chaos->base_seed, UINT64_MAX - 4);
   EXPECT_FALSE(parsed->chaos->fixed);
+  EXPECT_EQ(parsed->chaos->stall_percent, 50);
+  EXPECT_EQ(parsed->chaos->burst, 4);
+  EXPECT_EQ(parsed->chaos->cap_percent, 10);
+  EXPECT_FALSE(parsed->chaos->counters.has_value())
+      << "the record before the test ran";
   EXPECT_EQ(parsed->seed, std::optional<uint64_t>(UINT64_MAX));
   EXPECT_THAT(parsed->env, ElementsAre("A=1"));
   EXPECT_EQ(parsed->wrapper_pid, 4242);
   EXPECT_EQ(parsed->json, json);
+}
+
+TEST(AppliedRecord, ChaosCountersRoundTrip) {
+  AppliedRecord record = FullRecord();
+  ChaosCounters counters;
+  counters.processes = 2;
+  counters.wakeups = 27000;
+  counters.stalls = 5;
+  counters.capped = 3;
+  counters.stalled_ns = UINT64_MAX;
+  counters.sites = 31;
+  counters.sites_stalled = 4;
+  record.chaos->counters = counters;
+  const std::string json = record.ToJson();
+  EXPECT_THAT(json, HasSubstr("\"counters\":{\"processes\":2,"));
+  absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(json);
+  ASSERT_THAT(parsed, IsOk());
+  ASSERT_TRUE(parsed->chaos->counters.has_value());
+  EXPECT_EQ(*parsed->chaos->counters, counters);
+}
+
+// What the wrapper wrote before chaos had burst and counters.
+TEST(AppliedRecord, ReadsRecordsFromBeforeBurstAndCounters) {
+  absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(
+      "{\"profile\":\"chaos:7\",\"cpus\":[0,1],\"hogs\":0,\"hog_cpus\":[],"
+      "\"cgroup\":null,\"chaos\":{\"seed\":9,\"base_seed\":7,\"fixed\":false,"
+      "\"p\":20,\"min_ms\":1,\"max_ms\":20,\"cap\":10},\"env\":[],"
+      "\"wrapper_pid\":5,\"not_applied\":[]}");
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_FALSE(parsed->sched.has_value());
+  EXPECT_EQ(parsed->chaos->burst, 0);
+  EXPECT_FALSE(parsed->chaos->counters.has_value());
+  EXPECT_EQ(parsed->seed, std::optional<uint64_t>(9));
+}
+
+TEST(AppliedRecord, SchedRoundTripsAndGivesTheSeedWithoutChaos) {
+  AppliedRecord record;
+  record.profile = "sched:3";
+  record.cpus = {0, 1};
+  AppliedSched sched;
+  sched.seed = 5;
+  sched.base_seed = 3;
+  sched.min_ms = 1;
+  sched.max_ms = 50;
+  sched.modes = {"cpu", "idle", "nice"};
+  record.sched = sched;
+  std::string json = record.ToJson();
+  EXPECT_THAT(json, HasSubstr("\"counters\":null"));
+  absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(json);
+  ASSERT_THAT(parsed, IsOk());
+  ASSERT_TRUE(parsed->sched.has_value());
+  EXPECT_EQ(parsed->sched->seed, 5u);
+  EXPECT_EQ(parsed->sched->base_seed, 3u);
+  EXPECT_THAT(parsed->sched->modes, ElementsAre("cpu", "idle", "nice"));
+  EXPECT_FALSE(parsed->sched->counters.has_value());
+  EXPECT_EQ(parsed->seed, std::optional<uint64_t>(5));
+
+  record.sched->counters = AppliedSchedCounters{7, 4, 30, 1};
+  parsed = ParseAppliedRecord(record.ToJson());
+  ASSERT_THAT(parsed, IsOk());
+  ASSERT_TRUE(parsed->sched->counters.has_value());
+  EXPECT_EQ(parsed->sched->counters->windows, 7u);
+  EXPECT_EQ(parsed->sched->counters->threads, 4u);
+  EXPECT_EQ(parsed->sched->counters->changes, 30u);
+  EXPECT_EQ(parsed->sched->counters->refused, 1u);
+
+  // With chaos too, the trial's seed is chaos's.
+  record.chaos = AppliedChaos{};
+  record.chaos->seed = 9;
+  parsed = ParseAppliedRecord(record.ToJson());
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_EQ(parsed->seed, std::optional<uint64_t>(9));
 }
 
 TEST(AppliedRecord, NullCgroupAndChaosMeanNotApplied) {
@@ -64,6 +149,7 @@ TEST(AppliedRecord, NullCgroupAndChaosMeanNotApplied) {
   const std::string json = record.ToJson();
   EXPECT_THAT(json, HasSubstr("\"cgroup\":null"));
   EXPECT_THAT(json, HasSubstr("\"chaos\":null"));
+  EXPECT_THAT(json, HasSubstr("\"sched\":null"));
   absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(json);
   ASSERT_THAT(parsed, IsOk());
   EXPECT_FALSE(parsed->cgroup.has_value());
@@ -94,6 +180,19 @@ TEST(FindAppliedRecord, FindsTheTaggedLineAmongTestOutput) {
   ASSERT_TRUE(record.has_value());
   EXPECT_EQ(record->seed, std::optional<uint64_t>(UINT64_MAX));
   EXPECT_EQ(record->wrapper_pid, 4242);
+}
+
+TEST(FindAppliedRecord, TakesTheLastRecordTheOneWithCounters) {
+  AppliedRecord after = FullRecord();
+  after.chaos->counters = ChaosCounters{};
+  after.chaos->counters->stalls = 3;
+  const std::string log =
+      absl::StrCat(kRecordTag, FullRecord().ToJson(), "\n", "test output\n",
+                   kRecordTag, after.ToJson(), "\n");
+  std::optional<AppliedRecord> record = FindAppliedRecord(log);
+  ASSERT_TRUE(record.has_value());
+  ASSERT_TRUE(record->chaos->counters.has_value());
+  EXPECT_EQ(record->chaos->counters->stalls, 3u);
 }
 
 TEST(FindAppliedRecord, SkipsCorruptLinesAndFindsNothingWithoutOne) {

@@ -28,15 +28,19 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "flaky/base/status_macros.h"
 #include "flaky/starve/cgroup.h"
+#include "flaky/starve/chaos_shim.h"
 #include "flaky/starve/embedded_shim.h"
 #include "flaky/starve/exit_codes.h"
 #include "flaky/starve/hogs.h"
 #include "flaky/starve/profile.h"
 #include "flaky/starve/record.h"
+#include "flaky/starve/sched_perturber.h"
+#include "flaky/starve/sched_sidecar.h"
 
 extern char** environ;
 
@@ -45,6 +49,7 @@ namespace {
 
 constexpr absl::string_view kExecPayload = "flaky.starve/exec";
 constexpr absl::string_view kShimFileName = "libflaky_chaos.so";
+constexpr absl::string_view kCountersFileName = "counters";
 
 absl::Status ExecError(int err, absl::string_view path) {
   absl::Status status =
@@ -125,8 +130,8 @@ bool IsStaticElf(const std::string& path) {
   return true;
 }
 
-// ShimFile is the chaos shim written to a private directory, removed when
-// the run is over.
+// ShimFile is the chaos shim written to a private directory, with the file
+// the shim adds its counters to, both removed when the run is over.
 class ShimFile {
  public:
   static absl::StatusOr<std::unique_ptr<ShimFile>> Write() {
@@ -147,7 +152,8 @@ class ShimFile {
                        "; set TMPDIR to a writable directory"));
     }
     std::unique_ptr<ShimFile> shim(new ShimFile(
-        dir_template, absl::StrCat(dir_template, "/", kShimFileName)));
+        dir_template, absl::StrCat(dir_template, "/", kShimFileName),
+        absl::StrCat(dir_template, "/", kCountersFileName)));
     if (shim->path_.find_first_of(" :") != std::string::npos) {
       return absl::FailedPreconditionError(
           absl::StrCat("chaos shim path ", shim->path_,
@@ -163,6 +169,18 @@ class ShimFile {
           "cannot write the chaos shim to ", shim->path_, ": ",
           std::strerror(errno), "; set TMPDIR to a writable directory"));
     }
+    FlakyChaosCounters counters;
+    std::memset(&counters, 0, sizeof(counters));
+    counters.magic = FLAKY_CHAOS_COUNTERS_MAGIC;
+    std::ofstream counters_out(shim->counters_path_, std::ios::binary);
+    counters_out.write(reinterpret_cast<const char*>(&counters),
+                       sizeof(counters));
+    counters_out.close();
+    if (!counters_out) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write the chaos counters to ", shim->counters_path_, ": ",
+          std::strerror(errno), "; set TMPDIR to a writable directory"));
+    }
     return shim;
   }
 
@@ -170,17 +188,42 @@ class ShimFile {
   ShimFile& operator=(const ShimFile&) = delete;
   ~ShimFile() {
     unlink(path_.c_str());
+    unlink(counters_path_.c_str());
     rmdir(dir_.c_str());
   }
 
   const std::string& path() const { return path_; }
+  const std::string& counters_path() const { return counters_path_; }
+
+  // ReadCounters returns what the test's processes added to the counters
+  // file. Read after the test has ended, when no process writes any more
+  // (a daemon that outlived the test would only make them a lower bound).
+  ChaosCounters ReadCounters() const {
+    FlakyChaosCounters raw;
+    std::memset(&raw, 0, sizeof(raw));
+    std::ifstream in(counters_path_, std::ios::binary);
+    in.read(reinterpret_cast<char*>(&raw), sizeof(raw));
+    ChaosCounters counters;
+    if (!in || raw.magic != FLAKY_CHAOS_COUNTERS_MAGIC) return counters;
+    counters.processes = raw.processes;
+    counters.wakeups = raw.wakeups;
+    counters.stalls = raw.stalls;
+    counters.capped = raw.capped;
+    counters.stalled_ns = raw.stalled_ns;
+    counters.sites = raw.sites;
+    counters.sites_stalled = raw.sites_stalled;
+    return counters;
+  }
 
  private:
-  ShimFile(std::string dir, std::string path)
-      : dir_(std::move(dir)), path_(std::move(path)) {}
+  ShimFile(std::string dir, std::string path, std::string counters_path)
+      : dir_(std::move(dir)),
+        path_(std::move(path)),
+        counters_path_(std::move(counters_path)) {}
 
   std::string dir_;
   std::string path_;
+  std::string counters_path_;
 };
 
 // Environment is the test's environment: ours plus the profile's.
@@ -267,7 +310,7 @@ class SignalMask {
 std::string ChaosConfig(const ChaosSpec& chaos) {
   return absl::StrCat("seed=", chaos.seed, ",p=", chaos.stall_percent,
                       ",min_ms=", chaos.min_ms, ",max_ms=", chaos.max_ms,
-                      ",cap=", chaos.cap_percent);
+                      ",cap=", chaos.cap_percent, ",burst=", chaos.burst);
 }
 
 // The canonical text of single parts, for messages and not_applied.
@@ -286,6 +329,12 @@ std::string CgroupPart(const Profile& profile) {
 std::string ChaosPart(const Profile& profile) {
   Profile part;
   part.chaos = profile.chaos;
+  return part.ToString();
+}
+
+std::string SchedPart(const Profile& profile) {
+  Profile part;
+  part.sched = profile.sched;
   return part.ToString();
 }
 
@@ -365,13 +414,31 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
 
   // Under --runs_per_test each run explores its own schedule; the record
   // keeps the seed that was used, so the run can be replayed exactly.
-  uint64_t run_seed = 0;
-  if (profile.chaos) {
-    int64_t run = 0;
-    const char* random_seed = getenv("TEST_RANDOM_SEED");
-    if (random_seed == nullptr || !absl::SimpleAtoi(random_seed, &run)) run = 0;
-    if (run >= 1) run += options.run_offset;
-    run_seed = profile.chaos->SeedForRun(run);
+  int64_t run = 0;
+  const char* random_seed = getenv("TEST_RANDOM_SEED");
+  if (random_seed == nullptr || !absl::SimpleAtoi(random_seed, &run)) run = 0;
+  if (run >= 1) run += options.run_offset;
+  const uint64_t run_seed = profile.chaos ? profile.chaos->SeedForRun(run) : 0;
+  const uint64_t sched_seed =
+      profile.sched ? profile.sched->SeedForRun(run) : 0;
+  if (profile.sched) {
+    // Tried on a stand-in before the test exists: a mode that could be
+    // entered but not left would otherwise stay on the test.
+    const SchedPermission permission =
+        CheckSchedPermitted(*profile.sched, test_cpus);
+    if (!permission.refused.empty()) {
+      std::vector<std::string> reasons;
+      for (const auto& [mode, reason] : permission.refused) {
+        reasons.push_back(absl::StrCat(mode, ": ", reason));
+      }
+      applied.sched->modes = permission.permitted;
+      if (permission.permitted == 0) applied.sched.reset();
+      FLAKY_RETURN_IF_ERROR(fallback(
+          SchedPart(profile),
+          absl::FailedPreconditionError(absl::StrCat(
+              "cannot apply and undo every sched mode on this machine: ",
+              absl::StrJoin(reasons, "; ")))));
+    }
   }
   std::unique_ptr<ShimFile> shim;
   if (profile.chaos) {
@@ -396,6 +463,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
         ChaosSpec exact = *profile.chaos;
         exact.seed = run_seed;
         env.Set("FLAKY_CHAOS", ChaosConfig(exact));
+        env.Set("FLAKY_CHAOS_COUNTERS", shim->counters_path());
       } else {
         applied.chaos.reset();
         FLAKY_RETURN_IF_ERROR(fallback(part, written.status()));
@@ -423,6 +491,10 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   if (announced.chaos) {
     announced.chaos->seed = run_seed;
     announced.chaos->fixed = true;
+  }
+  if (announced.sched) {
+    announced.sched->seed = sched_seed;
+    announced.sched->fixed = true;
   }
   env.Set("FLAKY_STARVE_PROFILE", announced.ToString());
 
@@ -490,6 +562,18 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
               absl::StrCat("sched_setaffinity: ", std::strerror(err)))));
     }
   }
+  // Forked while the wrapper still has one thread (the hogs come next).
+  std::unique_ptr<SchedSidecar> sidecar;
+  if (applied.sched) {
+    absl::StatusOr<std::unique_ptr<SchedSidecar>> started =
+        SchedSidecar::Start(child, *applied.sched, sched_seed, test_cpus);
+    if (started.ok()) {
+      sidecar = *std::move(started);
+    } else {
+      applied.sched.reset();
+      FLAKY_RETURN_IF_ERROR(fallback(SchedPart(profile), started.status()));
+    }
+  }
   std::unique_ptr<Hogs> hogs;
   if (profile.hogs > 0) {
     FLAKY_ASSIGN_OR_RETURN(hogs, Hogs::Start(profile.hogs, test_cpus));
@@ -499,12 +583,29 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   record.cpus = test_cpus;
   if (applied.chaos) {
     const ChaosSpec& c = *applied.chaos;
-    record.chaos = AppliedChaos{run_seed,      c.seed,   c.fixed,
-                                c.stall_percent, c.min_ms, c.max_ms,
-                                c.cap_percent};
+    AppliedChaos chaos;
+    chaos.seed = run_seed;
+    chaos.base_seed = c.seed;
+    chaos.fixed = c.fixed;
+    chaos.stall_percent = c.stall_percent;
+    chaos.burst = c.burst;
+    chaos.min_ms = c.min_ms;
+    chaos.max_ms = c.max_ms;
+    chaos.cap_percent = c.cap_percent;
+    record.chaos = chaos;
+  }
+  if (applied.sched) {
+    const SchedSpec& s = *applied.sched;
+    AppliedSched sched;
+    sched.seed = sched_seed;
+    sched.base_seed = s.seed;
+    sched.fixed = s.fixed;
+    sched.min_ms = s.min_ms;
+    sched.max_ms = s.max_ms;
+    sched.modes = SchedModeNames(s.modes);
+    record.sched = sched;
   }
   record.profile = applied.ToString();
-  const std::string json = record.ToJson();
   std::string record_file = options.record_file;
   if (record_file.empty()) {
     const char* outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
@@ -513,9 +614,9 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     }
   }
   if (!record_file.empty()) {
-    FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, json));
+    FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, record.ToJson()));
   }
-  log << kRecordTag << json << std::endl;
+  log << kRecordTag << record.ToJson() << std::endl;
 
   // Release the test.
   const char go = 1;
@@ -532,28 +633,55 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   } while (n < 0 && errno == EINTR);
   const bool exec_failed = n == static_cast<ssize_t>(sizeof(exec_errno));
 
+  std::optional<absl::StatusOr<SchedCounters>> sched_report;
+  auto stop_sidecar = [&] {
+    if (sidecar && !sched_report) sched_report = sidecar->Stop();
+  };
   int wait_status = 0;
   while (true) {
     siginfo_t info;
     const int sig = sigwaitinfo(&signals.blocked(), &info);
     if (sig < 0) continue;  // EINTR
     if (sig == SIGCHLD) {
+      // A sidecar that died early has its changes undone from here.
+      if (sidecar && !sched_report && !sidecar->CheckAlive()) stop_sidecar();
       pid_t done = waitpid(child, &wait_status, WNOHANG);
       if (done == child) break;
       continue;
     }
     // Bazel's timeout or an interrupt: pass it on, and stop competing for
-    // the CPU so the test can shut down quickly.
+    // the CPU (and demoting threads) so the test can shut down quickly.
     kill(child, sig);
     if (hogs) hogs->Stop();
+    stop_sidecar();
   }
   if (hogs) hogs->Stop();
+  stop_sidecar();
+  if (sched_report && record.sched) {
+    if (sched_report->ok()) {
+      const SchedCounters& c = **sched_report;
+      record.sched->counters =
+          AppliedSchedCounters{c.windows, c.threads, c.changes, c.refused};
+    } else {
+      log << kWarningPrefix << SchedPart(applied) << ": "
+          << sched_report->status().message() << "\n";
+    }
+  }
   if (cgroup) {
     if (absl::Status removed = cgroup->Remove(); !removed.ok()) {
       log << kErrorPrefix << "cleanup: " << removed.message() << "\n";
     }
   }
   if (exec_failed) return ExecError(exec_errno, path);
+  // The record again, now with what the perturbations did.
+  if (record.chaos && shim) record.chaos->counters = shim->ReadCounters();
+  if (!record_file.empty()) {
+    if (absl::Status written = WriteRecordFile(record_file, record.ToJson());
+        !written.ok()) {
+      log << kErrorPrefix << "cleanup: " << written.message() << "\n";
+    }
+  }
+  log << kRecordTag << record.ToJson() << std::endl;
   return wait_status;
 }
 

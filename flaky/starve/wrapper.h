@@ -6,12 +6,19 @@
 //   absl::StatusOr<int> wait_status = RunUnderProfile(options, std::cerr);
 //   // *wait_status is the test's status as returned by waitpid(2)
 //
-// Order of operations: fork the test, held before exec on a pipe; move it
-// into the run cgroup and pin it; start the hogs; write the record; release
-// it. The test's environment gains the profile's env:K=V variables and
+// Order of operations: try the sched modes on a stand-in; fork the test,
+// held before exec on a pipe; move it into the run cgroup and pin it; fork
+// the sched sidecar (sched_sidecar.h: it reschedules the test's threads,
+// watches the test through a pidfd and dies with the wrapper); start the
+// hogs; write the record; release it. The test's environment gains the profile's env:K=V variables and
 // FLAKY_STARVE_PROFILE, the applied profile in its exact replayable form
-// (chaos with the run's seed and `fixed`). Then wait, forwarding SIGTERM/SIGINT/SIGHUP/SIGQUIT, and clean up
-// (hogs, cgroup, shim file) before returning. Only the test joins the
+// (chaos and sched with the run's seed and `fixed`). Then wait, forwarding
+// SIGTERM/SIGINT/SIGHUP/SIGQUIT (and stopping the hogs and the sidecar,
+// which gives the threads their scheduling back), clean up (hogs, sidecar,
+// cgroup, shim files), and write the record again with what the
+// perturbations did (the chaos shim's counters, which every process of the
+// test adds to a shared file, and the sidecar's) before returning. A
+// sidecar that dies early has its changes undone by the wrapper. Only the test joins the
 // cgroup: the hogs stay outside it and compete like another tenant would,
 // rather than eating the test's own quota. The test is SIGKILLed if the
 // wrapper dies (PR_SET_PDEATHSIG) so a killed wrapper leaves an empty

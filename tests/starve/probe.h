@@ -38,12 +38,13 @@ struct Observation {
   std::vector<HogThread> hogs;  // hog threads of the parent process
   bool chaos_loaded = false;    // the shim's symbols resolve
   uint64_t chaos_seed = 0;
-  uint64_t chaos_stalls = 0;    // after a burst of condition signals
+  uint64_t chaos_signals = 0;   // condition signals made to count them
+  uint64_t chaos_wakeups = 0;   // calls the shim intercepted by then
 };
 
 // Observe looks at the calling process: affinity, cgroup and quota, the
 // parent's hog threads, and (after `signals` pthread_cond_signal calls) the
-// chaos shim's counters. Unavailable when /proc cannot be read.
+// chaos shim's seed and count of intercepted calls. Unavailable when /proc cannot be read.
 absl::StatusOr<Observation> Observe(int signals = 200);
 
 // CheckProfileApplied is OK when `observation` shows every part of

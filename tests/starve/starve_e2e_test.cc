@@ -37,6 +37,7 @@
 #include "flaky/starve/hogs.h"
 #include "flaky/starve/profile.h"
 #include "flaky/starve/record.h"
+#include "flaky/starve/sched_perturber.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -56,6 +57,18 @@ std::string Runfile(const std::string& path) {
 
 std::string Starve() { return Runfile("flaky/starve/starve"); }
 std::string Probe() { return Runfile("tests/starve/probe"); }
+std::string ChaosWorkload() { return Runfile("flaky/starve/chaos_workload"); }
+std::string SchedProbe() { return Runfile("tests/starve/sched_probe"); }
+
+// SchedProfile is sched:SEED with the modes this machine lets the wrapper
+// apply and undo: all of the default ones as root outside a user
+// namespace, only cpu otherwise.
+std::string SchedProfile(int seed) {
+  SchedSpec spec;
+  const SchedPermission permission = CheckSchedPermitted(spec, {0});
+  return permission.refused.empty() ? absl::StrCat("sched:", seed)
+                                    : absl::StrCat("sched:", seed, ",cpu");
+}
 std::string TmpDir() { return std::getenv("TEST_TMPDIR"); }
 
 // Child is a spawned process with its stdout and stderr on pipes.
@@ -210,13 +223,17 @@ TEST(Starve, ProfilesTakeEffectInsideTheTest) {
   std::vector<std::string> profiles = {
       "none",      "taskset:0",          "hogs:2",
       "taskset:0+hogs:1", "env:FOO=bar+env:X=1", "chaos:7",
-      "chaos:9,p=50,ms=1-5+taskset:0"};
+      "chaos:9,p=50,ms=1-5+taskset:0", SchedProfile(2),
+      absl::StrCat("taskset:0+hogs:1+chaos:3+", SchedProfile(4), "+env:X=1"),
+      absl::StrCat("hogs:1+", SchedProfile(6))};
   const std::optional<std::string> no_cgroup = CgroupUnavailable();
   if (no_cgroup) {
     std::cout << "skipping cgroup profiles: " << *no_cgroup << std::endl;
   } else {
     profiles.push_back("cgroup:20");
     profiles.push_back("cgroup:50/20000+taskset:0+hogs:1+chaos:3,p=50");
+    profiles.push_back(
+        absl::StrCat("cgroup:50/20000+hogs:1+chaos:3+", SchedProfile(5)));
   }
   for (const std::string& text : profiles) {
     SCOPED_TRACE(text);
@@ -264,6 +281,49 @@ TEST(Starve, ChaosSeedFollowsTheBazelRunAndOffsetUnlessFixed) {
     EXPECT_EQ(record->chaos->base_seed, 7u);
     EXPECT_EQ(record->profile, c.profile);
   }
+}
+
+// The record printed after the test has ended carries what the shim did, in
+// every process of the test. The hand-off workload's calls are fixed (1
+// thread start, then a post and an unlock per hand-off) and at p=100
+// without decay every one stalls.
+TEST(Starve, ChaosCountersOfEveryProcessReachTheFinalRecord) {
+  const std::string profile = "chaos:3,p=100,ms=1-1,cap=100,burst=0";
+  Result one = RunToEnd({Starve(), "--profile=" + profile, "--",
+                         ChaosWorkload(), "handoffs", "10"});
+  ASSERT_EQ(ExitCode(one), 0) << one.err << one.out;
+  std::optional<AppliedRecord> record = FindAppliedRecord(one.err);
+  ASSERT_TRUE(record.has_value()) << one.err;
+  ASSERT_TRUE(record->chaos.has_value());
+  ASSERT_TRUE(record->chaos->counters.has_value()) << one.err;
+  const ChaosCounters& counters = *record->chaos->counters;
+  EXPECT_EQ(counters.processes, 1u);
+  EXPECT_EQ(counters.wakeups, 21u);
+  EXPECT_EQ(counters.stalls, 21u);
+  EXPECT_EQ(counters.capped, 0u);
+  EXPECT_GE(counters.stalled_ns, 21u * 900000u);
+  EXPECT_EQ(counters.sites, 3u);
+  EXPECT_EQ(counters.sites_stalled, 3u);
+  // The first record, printed before the test ran, has none yet.
+  const size_t first = one.err.find(std::string(kRecordTag));
+  ASSERT_NE(first, std::string::npos);
+  std::optional<AppliedRecord> before = FindAppliedRecord(
+      one.err.substr(first, one.err.find('\n', first) - first));
+  ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(before->chaos->counters.has_value());
+
+  // A shell running the workload twice: three processes load the shim.
+  Result two = RunToEnd(
+      {Starve(), "--profile=" + profile, "--", "/bin/sh", "-c",
+       absl::StrCat(ChaosWorkload(), " handoffs 5 && ", ChaosWorkload(),
+                    " handoffs 5")});
+  ASSERT_EQ(ExitCode(two), 0) << two.err << two.out;
+  record = FindAppliedRecord(two.err);
+  ASSERT_TRUE(record.has_value() && record->chaos->counters.has_value())
+      << two.err;
+  EXPECT_EQ(record->chaos->counters->processes, 3u);
+  EXPECT_EQ(record->chaos->counters->stalls, 22u)
+      << "11 per workload, none in the shell";
 }
 
 TEST(Starve, ProbeDetectsAProfileThatIsNotApplied) {
@@ -365,6 +425,70 @@ TEST(Starve, ChaosRefusesAStaticBinary) {
   EXPECT_EQ(record->not_applied[0].part, "chaos:1,p=5");
 }
 
+// The scheduling part needs no LD_PRELOAD: it reaches a static binary, whose
+// threads see every mode of the part.
+TEST(Starve, SchedReachesAStaticBinary) {
+  const std::string profile = SchedProfile(1);
+  Result r = RunToEnd({Starve(), "--profile=" + profile, "--", SchedProbe()},
+                      {"TEST_RANDOM_SEED=3"});
+  ASSERT_EQ(ExitCode(r), 0) << r.err << r.out;
+  EXPECT_THAT(r.out, HasSubstr("sched_probe: saw cpu"));
+  std::optional<AppliedRecord> record = FindAppliedRecord(r.err);
+  ASSERT_TRUE(record.has_value()) << r.err;
+  EXPECT_EQ(record->profile, profile);
+  ASSERT_TRUE(record->sched.has_value());
+  EXPECT_EQ(record->sched->seed, 3u) << "SEED + run - 1";
+  EXPECT_EQ(record->seed, std::optional<uint64_t>(3));
+  ASSERT_TRUE(record->sched->counters.has_value()) << r.err;
+  EXPECT_GE(record->sched->counters->windows, 1u);
+  EXPECT_GE(record->sched->counters->threads, 4u) << "main and 3 workers";
+  EXPECT_EQ(record->sched->counters->refused, 0u);
+}
+
+// Without CAP_SYS_NICE a thread put in SCHED_IDLE, at nice 19 or in
+// SCHED_FIFO cannot be given its scheduling back, so those modes fail the
+// profile (125 and why) unless fallback is allowed.
+TEST(Starve, SchedModesThatCannotBeUndoneFailOrFallBack) {
+  if (geteuid() != 0 || !Exists("/usr/bin/setpriv")) {
+    GTEST_SKIP() << "needs root and setpriv to run the wrapper as nobody";
+  }
+  char dir_template[] = "/tmp/flaky-e2e-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string starve = dir + "/starve";
+  {
+    std::ifstream in(Starve(), std::ios::binary);
+    std::ofstream out(starve, std::ios::binary);
+    out << in.rdbuf();
+  }
+  ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+  ASSERT_EQ(chmod(starve.c_str(), 0755), 0);
+  const std::vector<std::string> as_nobody = {
+      "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+      "--inh-caps=-all", starve, "--record_file=/dev/null"};
+  std::vector<std::string> strict = as_nobody;
+  strict.insert(strict.end(), {"--profile=sched:1,fifo", "--", "/bin/true"});
+  Result refused = RunToEnd(strict);
+  EXPECT_EQ(ExitCode(refused), kExitProfileNotApplied) << refused.err;
+  EXPECT_THAT(refused.err,
+              HasSubstr("cannot apply and undo every sched mode on this "
+                        "machine: fifo: sched_setattr("));
+  EXPECT_THAT(refused.err, HasSubstr("RLIMIT_RTPRIO"));
+  std::vector<std::string> lenient = as_nobody;
+  lenient.insert(lenient.end(),
+                 {"--profile=sched:1", "--allow_fallback", "--", "/bin/true"});
+  Result fallback = RunToEnd(lenient);
+  EXPECT_EQ(ExitCode(fallback), 0) << fallback.err;
+  std::optional<AppliedRecord> record = FindAppliedRecord(fallback.err);
+  ASSERT_TRUE(record.has_value()) << fallback.err;
+  EXPECT_EQ(record->profile, "sched:1,cpu");
+  ASSERT_EQ(record->not_applied.size(), 1u);
+  EXPECT_EQ(record->not_applied[0].part, "sched:1");
+  EXPECT_THAT(record->not_applied[0].reason, HasSubstr("idle: "));
+  unlink(starve.c_str());
+  rmdir(dir.c_str());
+}
+
 TEST(Starve, ReadOnlyCgroupfsGivesTheSandboxHint) {
   if (std::optional<std::string> why = CgroupUnavailable()) {
     GTEST_SKIP() << "no writable cpu controller: " << *why;
@@ -411,7 +535,26 @@ Running StartWaitingProbe(const std::string& profile) {
 }
 
 std::string CleanupProfile() {
-  return CgroupUnavailable() ? "hogs:2" : "cgroup:20+hogs:2";
+  return absl::StrCat(CgroupUnavailable() ? "hogs:2" : "cgroup:20+hogs:2",
+                      "+", SchedProfile(1));
+}
+
+// ChildrenOf lists the child processes of `pid` (the wrapper: the test and
+// the sched sidecar).
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> children;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/task/", pid, "/children"));
+  pid_t child = 0;
+  while (in >> child) children.push_back(child);
+  return children;
+}
+
+// SidecarOf is the wrapper's child that is not the test.
+pid_t SidecarOf(const Running& running) {
+  for (pid_t child : ChildrenOf(running.wrapper.pid)) {
+    if (child != running.probe) return child;
+  }
+  return -1;
 }
 
 // WaitForExit waits until `pid` (not necessarily our child) has exited.
@@ -435,6 +578,8 @@ TEST(Starve, SigtermStopsTheTestAndLeavesNothingBehind) {
   if (running.record.cgroup) {
     EXPECT_TRUE(Exists(running.record.cgroup->path));
   }
+  const pid_t sidecar = SidecarOf(running);
+  ASSERT_GT(sidecar, 0) << "no sched sidecar";
   ASSERT_EQ(kill(running.wrapper.pid, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(waitpid(running.wrapper.pid, &status, 0), running.wrapper.pid);
@@ -442,10 +587,26 @@ TEST(Starve, SigtermStopsTheTestAndLeavesNothingBehind) {
   ASSERT_TRUE(WIFSIGNALED(status)) << status;
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
   EXPECT_FALSE(Exists(absl::StrCat("/proc/", running.probe)));
+  EXPECT_FALSE(Exists(absl::StrCat("/proc/", sidecar)))
+      << "the sched sidecar outlived the wrapper";
   if (running.record.cgroup) {
     EXPECT_FALSE(Exists(running.record.cgroup->path))
         << "cgroup left behind: " << running.record.cgroup->path;
   }
+}
+
+TEST(Starve, ATestKilledFromOutsideTakesTheSidecarWithIt) {
+  Running running = StartWaitingProbe(SchedProfile(2));
+  ASSERT_GT(running.probe, 0);
+  const pid_t sidecar = SidecarOf(running);
+  ASSERT_GT(sidecar, 0) << "no sched sidecar";
+  ASSERT_EQ(kill(running.probe, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(running.wrapper.pid, &status, 0), running.wrapper.pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << status;
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_FALSE(Exists(absl::StrCat("/proc/", sidecar)))
+      << "the sched sidecar outlived the test";
 }
 
 TEST(Starve, SigkillTakesTheHogsAndTheTestWithIt) {
@@ -455,6 +616,8 @@ TEST(Starve, SigkillTakesTheHogsAndTheTestWithIt) {
   Running running = StartWaitingProbe(profile);
   ASSERT_GT(running.probe, 0);
   EXPECT_EQ(HogThreadsOf(running.wrapper.pid), 2);
+  const pid_t sidecar = SidecarOf(running);
+  ASSERT_GT(sidecar, 0) << "no sched sidecar";
   ASSERT_EQ(kill(running.wrapper.pid, SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(waitpid(running.wrapper.pid, &status, 0), running.wrapper.pid);
@@ -466,6 +629,13 @@ TEST(Starve, SigkillTakesTheHogsAndTheTestWithIt) {
   ASSERT_EQ(waitpid(running.probe, &probe_status, 0), running.probe);
   ASSERT_TRUE(WIFSIGNALED(probe_status));
   EXPECT_EQ(WTERMSIG(probe_status), SIGKILL);
+  // So does the sidecar's.
+  WaitForExit(sidecar);
+  int sidecar_status = 0;
+  ASSERT_EQ(waitpid(sidecar, &sidecar_status, 0), sidecar);
+  EXPECT_TRUE(WIFSIGNALED(sidecar_status) &&
+              WTERMSIG(sidecar_status) == SIGKILL)
+      << sidecar_status;
   if (running.record.cgroup) {
     // A SIGKILLed wrapper cannot remove its group; it is empty, and the
     // next run's stale-group collection removes it. Here the test does.

@@ -1,0 +1,168 @@
+#include "flaky/starve/sched_sidecar.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+
+namespace flaky::starve {
+namespace {
+
+constexpr int kStopTimeoutMs = 10000;
+
+int64_t NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+// RunSidecar is the child's whole life.
+[[noreturn]] void RunSidecar(pid_t parent, pid_t test, const SchedSpec& spec,
+                             uint64_t run_seed, const std::vector<int>& cpus,
+                             int report_fd, ThreadControl* control) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(0);
+  // Keep nothing of the parent's but the report pipe and stdio: a copy of
+  // the wrapper's pipes would keep them open (it reads the test's
+  // exec-error pipe until EOF).
+  const int keep = report_fd;
+  syscall(SYS_close_range, 3, keep - 1, 0);
+  syscall(SYS_close_range, keep + 1, ~0U, 0);
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&stop, sig);
+  sigprocmask(SIG_BLOCK, &stop, nullptr);
+  const int signals = signalfd(-1, &stop, SFD_CLOEXEC);
+  if (spec.modes & SchedSpec::kFifo) {
+    // Above the favoured thread, so that every window ends on time.
+    struct sched_param param = {};
+    param.sched_priority = 2;
+    sched_setscheduler(0, SCHED_FIFO, &param);
+  }
+  const int test_fd = static_cast<int>(syscall(SYS_pidfd_open, test, 0));
+  SchedPerturber perturber(spec, run_seed, cpus, control);
+  while (test_fd >= 0 && signals >= 0) {
+    const int64_t now = NowNs();
+    const int64_t wait_ns = std::max<int64_t>(0, perturber.Step(now) - now);
+    struct timespec timeout = {wait_ns / 1000000000LL, wait_ns % 1000000000LL};
+    struct pollfd fds[2] = {{test_fd, POLLIN, 0}, {signals, POLLIN, 0}};
+    const int ready = ppoll(fds, 2, &timeout, nullptr);
+    if (ready > 0) break;  // the test ended, or we are asked to stop
+    if (ready < 0 && errno != EINTR) break;
+  }
+  perturber.Restore();
+  const SchedCounters counters = perturber.counters();
+  (void)!write(report_fd, &counters, sizeof(counters));
+  _exit(0);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SchedSidecar>> SchedSidecar::Start(
+    pid_t test, const SchedSpec& spec, uint64_t run_seed,
+    std::vector<int> cpus) {
+  absl::StatusOr<std::unique_ptr<ThreadControl>> control =
+      ProcessThreadControl(test);
+  if (!control.ok()) return control.status();
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("pipe2: ", std::strerror(errno)));
+  }
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int err = errno;
+    close(report[0]);
+    close(report[1]);
+    return absl::UnavailableError(absl::StrCat("fork: ", std::strerror(err)));
+  }
+  if (pid == 0) {
+    close(report[0]);
+    RunSidecar(parent, test, spec, run_seed, cpus, report[1], control->get());
+  }
+  close(report[1]);
+  return std::unique_ptr<SchedSidecar>(new SchedSidecar(
+      pid, report[0], *std::move(control), std::move(cpus)));
+}
+
+SchedSidecar::~SchedSidecar() {
+  if (!stopped_) Stop().IgnoreError();
+}
+
+void SchedSidecar::RestoreFromHere() {
+  ThreadSchedule base;
+  base.cpus = cpus_;
+  for (pid_t tid : control_->Threads()) control_->Apply(tid, base).IgnoreError();
+}
+
+bool SchedSidecar::CheckAlive() {
+  if (reaped_) return false;
+  const pid_t done = waitpid(pid_, &wait_status_, WNOHANG);
+  if (done != pid_) return true;
+  reaped_ = true;
+  RestoreFromHere();
+  return false;
+}
+
+absl::StatusOr<SchedCounters> SchedSidecar::ReadReport() {
+  SchedCounters counters;
+  ssize_t n;
+  do {
+    n = read(report_fd_, &counters, sizeof(counters));
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof(counters))) return counters;
+  RestoreFromHere();
+  return absl::InternalError(absl::StrCat(
+      "the sched sidecar ended without reporting (",
+      WIFSIGNALED(wait_status_)
+          ? absl::StrCat("killed by signal ", WTERMSIG(wait_status_))
+          : absl::StrCat("exit status ", WEXITSTATUS(wait_status_)),
+      "); the test's threads were given their scheduling back"));
+}
+
+absl::StatusOr<SchedCounters> SchedSidecar::Stop() {
+  if (stopped_) {
+    return absl::FailedPreconditionError("the sched sidecar is stopped");
+  }
+  stopped_ = true;
+  if (!reaped_) {
+    kill(pid_, SIGTERM);
+    const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+    if (fd >= 0) {
+      struct pollfd p = {fd, POLLIN, 0};
+      int ready;
+      do {
+        ready = poll(&p, 1, kStopTimeoutMs);
+      } while (ready < 0 && errno == EINTR);
+      if (ready == 0) kill(pid_, SIGKILL);
+      close(fd);
+    }
+    while (waitpid(pid_, &wait_status_, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+  }
+  absl::StatusOr<SchedCounters> report = ReadReport();
+  close(report_fd_);
+  return report;
+}
+
+}  // namespace flaky::starve
