@@ -63,6 +63,8 @@ Trial BaseTrial(const BepTestResult& run, const RunContext& context,
   if (record) {
     trial.seed = record->seed;
     trial.applied = record->json;
+    // Under remote execution the run ran on a worker, not here.
+    if (!record->host.empty()) trial.host = record->host;
   }
   return trial;
 }
@@ -136,6 +138,22 @@ RunFiles ReadRunFiles(const BepTestResult& run) {
   files.test_xml = ReadWholeFile(run.test_xml, "test.xml");
   files.test_log = ReadWholeFile(run.test_log, "test.log");
   return files;
+}
+
+std::optional<std::string> OutputsLeftRemote(const BepTestResult& run) {
+  const std::string which =
+      absl::StrCat("run ", run.run, " of ", run.label);
+  if (!run.non_local_outputs.empty()) {
+    return absl::StrCat(which, ": Bazel left its ",
+                        run.non_local_outputs.front(),
+                        " in the remote cache, not on this machine");
+  }
+  if (run.strategy == "remote" && run.test_xml.empty() &&
+      (run.status == "PASSED" || run.status == "FAILED")) {
+    return absl::StrCat(which, " ran remotely (", run.status,
+                        ") but Bazel brought back no test.xml");
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> FindStarveError(absl::string_view test_log) {

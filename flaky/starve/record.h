@@ -10,8 +10,10 @@
 // JSON fields: profile (canonical), cpus, hog_cpus, hogs, cgroup {version,
 // path, quota_us, period_us} or null, chaos {seed, base_seed, fixed, p,
 // min_ms, max_ms, cap} or null (seed is the one the run used: replay it with
-// chaos:SEED,fixed), env ["K=V"], wrapper_pid, not_applied [{part, reason}] (non-empty
-// only under --allow_fallback).
+// chaos:SEED,fixed), env ["K=V"], wrapper_pid, host (the machine the run ran
+// on: a remote worker's name under Bazel remote execution; absent in records
+// of older wrappers), not_applied [{part, reason}] (non-empty only under
+// --allow_fallback).
 #ifndef FLAKY_STARVE_RECORD_H_
 #define FLAKY_STARVE_RECORD_H_
 
@@ -66,6 +68,10 @@ struct AppliedRecord {
   std::optional<AppliedChaos> chaos;
   std::vector<std::string> env;  // "K=V" added to the test's environment
   int64_t wrapper_pid = 0;
+  // host is the wrapper's host name (gethostname): where the run really ran,
+  // which under remote execution is not the machine that hunts. "" when
+  // the record does not say.
+  std::string host;
   std::vector<NotApplied> not_applied;
 
   // seed is the chaos seed, when chaos was applied (filled by the parsers).
