@@ -168,6 +168,7 @@ class Hunter {
   absl::Time last_flush_;
   RunContext context_;
   std::optional<std::string> starve_error_;
+  bool starve_error_remote_ = false;  // the wrapper failed on a remote worker
   // results_error_: a run whose results cannot be read here (left in the
   // remote cache); the hunt stops with it.
   std::optional<absl::Status> results_error_;
@@ -410,6 +411,7 @@ absl::Status Hunter::HandleResults(ProfileState& state,
         // The wrapper ran nothing: counting this as a test failure would
         // report starvation that never happened.
         starve_error_ = *error;
+        starve_error_remote_ = run.strategy == "remote";
         return absl::OkStatus();
       }
     }
@@ -507,7 +509,9 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
   state.rounds_runs += runs;
   if (starve_error_) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "profile ", state.text, " cannot be applied here: ", *starve_error_,
+        "profile ", state.text, " cannot be applied ",
+        starve_error_remote_ ? "on the remote executor" : "here", ": ",
+        *starve_error_,
         options_.allow_fallback ? "" : " (--allow_fallback runs without the "
                                        "parts that cannot be applied)"));
   }

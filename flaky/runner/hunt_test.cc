@@ -178,6 +178,7 @@ class FakeBazel : public Launcher {
   // From this run on, test.xml is named by a bytestream:// URI, as Bazel
   // does for outputs it leaves in a remote cache.
   int remote_xml_from_run = -1;
+  std::string strategy;  // non-empty: the BEP's executionInfo.strategy
   std::function<bool(int run)> fails = [](int) { return false; };
   // When set, decides instead of `fails`, knowing the run's profile.
   std::function<bool(const std::string& profile, int run)> fails_under;
@@ -265,6 +266,10 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
                 ? "bytestream://127.0.0.1:9/blobs/ab12/345"
                 : absl::StrCat("file://", run_dir, "/test.xml"))
         << R"("}],)"
+        << (bazel_.strategy.empty()
+                ? ""
+                : absl::StrCat(R"("executionInfo":{"strategy":")",
+                               bazel_.strategy, R"("},)"))
         << R"("testAttemptDurationMillis":"1000","status":")"
         << (failed || starve_error ? "FAILED" : "PASSED")
         << R"(","testAttemptStartMillisEpoch":")"
@@ -459,6 +464,16 @@ TEST_F(HuntTest, StarveWrapperErrorStopsTheHuntWithItsMessage) {
   EXPECT_THAT((*hunts)[0].status, StartsWith("failed: profile cgroup:20"));
   // Run 1 completed before the wrapper failed; run 2 is not a trial.
   EXPECT_EQ((*hunts)[0].trials, 1);
+}
+
+TEST_F(HuntTest, AProfileARemoteWorkerCannotApplySaysWhere) {
+  options_.profiles = {"cgroup:20"};
+  bazel_.strategy = "remote";
+  bazel_.unappliable = {"cgroup:20"};
+  EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("profile cgroup:20 cannot be applied "
+                                         "on the remote executor: cgroup:20: "
+                                         "not on this machine")));
 }
 
 TEST_F(HuntTest, NonexistentTargetIsAOneLineError) {
