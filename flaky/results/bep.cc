@@ -105,10 +105,13 @@ absl::Status ParseTestResult(const json& event, const json& id, int line,
       for (const json& output : *outputs) {
         const std::string name = StringField(output, "name");
         if (name != "test.log" && name != "test.xml") continue;
-        absl::StatusOr<std::string> path =
-            FileUriToPath(StringField(output, "uri"));
+        const std::string uri = StringField(output, "uri");
+        absl::StatusOr<std::string> path = FileUriToPath(uri);
         // A remote (bytestream://) output has no local path: leave it "".
-        if (!path.ok()) continue;
+        if (!path.ok()) {
+          result.non_local_outputs.push_back(absl::StrCat(name, " ", uri));
+          continue;
+        }
         (name == "test.log" ? result.test_log : result.test_xml) =
             *std::move(path);
       }

@@ -54,6 +54,10 @@ struct BepTestResult {
   // the output is missing or not a local file (remote bytestream://).
   std::string test_log;
   std::string test_xml;
+  // non_local_outputs names the test.log/test.xml outputs whose URI is not
+  // a local file, as "test.xml bytestream://host/blobs/HASH/SIZE": under
+  // remote execution Bazel left them in the remote cache.
+  std::vector<std::string> non_local_outputs;
   std::string strategy;  // executionInfo.strategy, e.g. "linux-sandbox"
   int line = 0;          // 1-based line of the event in the BEP file
 };

@@ -157,6 +157,7 @@ TEST(ParseBep, AcceptsIntegersAsNumbersOrStrings) {
   EXPECT_EQ(r.duration, absl::Milliseconds(12));
   EXPECT_EQ(r.test_log, "/a/b c/test.log");
   EXPECT_EQ(r.test_xml, "") << "a remote output has no local path";
+  EXPECT_THAT(r.non_local_outputs, ElementsAre("test.xml bytestream://h/x"));
 }
 
 TEST(ParseBep, RejectsBadFieldsWithLineNumbers) {

@@ -132,6 +132,10 @@ std::vector<std::string> TestCommand(const BazelSetup& setup,
   }
   argv.push_back(
       absl::StrCat("--build_event_json_file=", invocation.bep_path));
+  // The runner reads each run's test.log and test.xml from disk. Under
+  // remote execution Bazel would name them by bytestream:// URIs into the
+  // remote cache even after downloading them; this keeps the file:// ones.
+  argv.push_back("--build_event_json_file_path_conversion=false");
   // Every run must really execute: a cached pass is not a trial.
   argv.push_back("--nocache_test_results");
   // The hunt reads results from the BEP and test.xml; Bazel's console

@@ -31,6 +31,7 @@ TEST(TestCommand, CarriesRunsWrapperBepAndExtraFlagsInOrder) {
                   "--run_under=//flaky/starve:starve --profile=hogs:2 "
                   "--record_file=/dev/null --",
                   "--build_event_json_file=/tmp/h/r1.json",
+                  "--build_event_json_file_path_conversion=false",
                   "--nocache_test_results", "--test_output=summary",
                   "--test_summary=terse", "-c", "opt", "--symlink_prefix=/",
                   "--", "//t:a_test", "//t:b_test"));
@@ -52,6 +53,7 @@ TEST(TestCommand, CgroupProfilesGetTheProcessWrapperStrategyAndParent) {
                           "--cgroup_parent=/sys/fs/cgroup/cpu/flaky-h1 "
                           "--record_file=/dev/null --",
                           "--build_event_json_file=/b.json",
+                          "--build_event_json_file_path_conversion=false",
                           "--nocache_test_results", "--test_output=summary",
                           "--test_summary=terse",
                           "--strategy=TestRunner=processwrapper-sandbox", "--",

@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "flaky/base/status_macros.h"
 #include "flaky/results/bep.h"
@@ -74,6 +75,26 @@ std::string ReadText(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// BazelFailed says why a Bazel command (`what`: "bazel build") exited
+// with `status`, from the first error in its log. Bazel's exit code 34
+// (REMOTE_ERROR) means remote execution or the remote cache could not be
+// used, most often an executor that is down or a wrong --remote_executor:
+// Unavailable, worded for that.
+absl::Status BazelFailed(absl::string_view what, const ExitStatus& status,
+                         const std::string& log_path) {
+  const std::string first_error = FirstBazelError(ReadText(log_path));
+  if (status.Exited(34)) {
+    return absl::UnavailableError(absl::StrCat(
+        "remote execution failed (", what, ", Bazel exit code 34): ",
+        first_error,
+        ": is the remote executor running, and --remote_executor right? "
+        "(full log: ", log_path, ")"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat(what, " failed (", status.ToString(), "): ", first_error,
+                   " (full log: ", log_path, ")"));
 }
 
 // ProfileState is one profile's progress through the hunt.
@@ -147,6 +168,10 @@ class Hunter {
   absl::Time last_flush_;
   RunContext context_;
   std::optional<std::string> starve_error_;
+  bool starve_error_remote_ = false;  // the wrapper failed on a remote worker
+  // results_error_: a run whose results cannot be read here (left in the
+  // remote cache); the hunt stops with it.
+  std::optional<absl::Status> results_error_;
   int round_ = 0;
   int64_t runs_planned_ = 0;
   std::string cgroup_parent_;  // relative to the mount; "" when unused
@@ -301,11 +326,7 @@ absl::Status Hunter::Build(const std::vector<std::string>& targets) {
     }
     clock_.SleepFor(options_.poll_interval);
   }
-  if (!status->Exited(0)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "bazel build failed (", status->ToString(), "): ",
-        FirstBazelError(ReadText(log)), " (full log: ", log, ")"));
-  }
+  if (!status->Exited(0)) return BazelFailed("bazel build", *status, log);
   return absl::OkStatus();
 }
 
@@ -366,12 +387,23 @@ absl::Status Hunter::HandleResults(ProfileState& state,
   for (const BepTestResult& run : events.test_results) {
     // After a wrapper error the hunt is over: runs that finish while Bazel
     // stops are not evidence for a profile that could not be applied.
-    if (starve_error_) break;
+    if (starve_error_ || results_error_) break;
     // A run Bazel never ran (cancelled by Ctrl-C, or its target failed to
     // build) comes as an `aborted` event with the testResult id: no
     // status, no outputs. It is not a trial.
     if (run.status.empty() && run.test_log.empty() && run.test_xml.empty()) {
       continue;
+    }
+    if (std::optional<std::string> remote = OutputsLeftRemote(run)) {
+      // Reading nothing would turn every such run into an error trial, a
+      // failure that never happened.
+      results_error_ = absl::FailedPreconditionError(absl::StrCat(
+          *remote,
+          ": flaky reads every run's test.log and test.xml on this machine; "
+          "with remote execution pass --remote_download_toplevel (or "
+          "--remote_download_outputs=all) after --config=remote, not "
+          "--remote_download_minimal"));
+      return absl::OkStatus();
     }
     RunFiles files = ReadRunFiles(run, options_.max_log_bytes);
     if (files.test_log.ok() && run.status != "PASSED") {
@@ -379,6 +411,7 @@ absl::Status Hunter::HandleResults(ProfileState& state,
         // The wrapper ran nothing: counting this as a test failure would
         // report starvation that never happened.
         starve_error_ = *error;
+        starve_error_remote_ = run.strategy == "remote";
         return absl::OkStatus();
       }
     }
@@ -438,7 +471,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
   std::optional<ExitStatus> exit;
   while (true) {
     exit = bazel->Poll();
-    if (!exit && (StopRequested() || starve_error_)) {
+    if (!exit && (StopRequested() || starve_error_ || results_error_)) {
       interrupted = StopRequested();
       exit = StopProcess(*bazel, options_.stop_grace, clock_, env_.hurry);
     }
@@ -447,6 +480,9 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
       if (!exit) StopProcess(*bazel, options_.stop_grace, clock_, env_.hurry);
       if (events.status().code() == absl::StatusCode::kNotFound) {
         if (interrupted) break;
+        if (exit && exit->Exited(34)) {
+          return BazelFailed("bazel test", *exit, log_path);
+        }
         return absl::FailedPreconditionError(absl::StrCat(
             "bazel test wrote no build events (", exit->ToString(), "): ",
             FirstBazelError(ReadText(log_path)), " (full log: ", log_path,
@@ -459,7 +495,8 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
     }
     FLAKY_RETURN_IF_ERROR(HandleResults(state, *events));
     if (exit) {
-      if (events->truncated && !interrupted && !starve_error_) {
+      if (events->truncated && !interrupted && !starve_error_ &&
+          !results_error_) {
         const std::string cause = FirstBazelError(ReadText(log_path));
         if (absl::StartsWith(cause, "the disk is full")) {
           return absl::UnavailableError(absl::StrCat(
@@ -476,20 +513,21 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
     clock_.SleepFor(options_.poll_interval);
   }
   FLAKY_RETURN_IF_ERROR(Flush());
+  if (results_error_) return *results_error_;
   state.wall += clock_.Now() - round_start;
   state.rounds_runs += runs;
   if (starve_error_) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "profile ", state.text, " cannot be applied here: ", *starve_error_,
+        "profile ", state.text, " cannot be applied ",
+        starve_error_remote_ ? "on the remote executor" : "here", ": ",
+        *starve_error_,
         options_.allow_fallback ? "" : " (--allow_fallback runs without the "
                                        "parts that cannot be applied)"));
   }
   if (interrupted) return RoundEnd::kInterrupted;
   // 0: all passed; 3: some tests failed. Anything else is Bazel failing.
   if (!exit->Exited(0) && !exit->Exited(3)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "bazel test failed (", exit->ToString(), "): ",
-        FirstBazelError(ReadText(log_path)), " (full log: ", log_path, ")"));
+    return BazelFailed("bazel test", *exit, log_path);
   }
   return RoundEnd::kCompleted;
 }

@@ -139,8 +139,10 @@ struct HuntResult {
 // RunHunt runs a hunt (see the file comment). Errors, each one line that
 // says what to do: NotFound (bazel not on PATH), FailedPrecondition (not a
 // workspace; the wrapper is missing; a profile the wrapper cannot apply;
-// Bazel failed), InvalidArgument (bad profiles, targets that do not exist
-// or are not tests, bad counts), Unavailable (store or files). A hunt that
+// Bazel failed; a run's test.log or test.xml left in a remote cache),
+// InvalidArgument (bad profiles, targets that do not exist or are not
+// tests, bad counts), Unavailable (store or files; remote execution that
+// Bazel could not use, exit code 34: an executor that is down). A hunt that
 // fails after it began is marked "failed: <reason>" in the store; an
 // interrupted one returns status "interrupted" with what was stored.
 absl::StatusOr<HuntResult> RunHunt(const HuntOptions& options,

@@ -32,6 +32,7 @@ namespace {
 
 using ::flaky::testing::IsOk;
 using ::flaky::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -134,7 +135,7 @@ class FakeBazel : public Launcher {
       ++invocations;
       if (!bazel_error.empty()) {
         std::ofstream(command.stderr_path) << bazel_error;
-        return std::make_unique<DoneProcess>(1);
+        return std::make_unique<DoneProcess>(bazel_exit);
       }
       return std::make_unique<FakeTestProcess>(*this, command.argv,
                                                command.stderr_path);
@@ -173,6 +174,11 @@ class FakeBazel : public Launcher {
   int query_exit = 0;
   std::string query_stderr;
   std::string bazel_error;  // non-empty: `bazel test` fails at once
+  int bazel_exit = 1;       // ... with this exit code
+  // From this run on, test.xml is named by a bytestream:// URI, as Bazel
+  // does for outputs it leaves in a remote cache.
+  int remote_xml_from_run = -1;
+  std::string strategy;  // non-empty: the BEP's executionInfo.strategy
   std::function<bool(int run)> fails = [](int) { return false; };
   // When set, decides instead of `fails`, knowing the run's profile.
   std::function<bool(const std::string& profile, int run)> fails_under;
@@ -255,7 +261,15 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
         << R"({"id":{"testResult":{"label":")" << arg << R"(","run":)" << run
         << R"(,"shard":1,"attempt":1}},"testResult":{"testActionOutput":[)"
         << R"({"name":"test.log","uri":"file://)" << run_dir << R"(/test.log"},)"
-        << R"({"name":"test.xml","uri":"file://)" << run_dir << R"(/test.xml"}],)"
+        << R"({"name":"test.xml","uri":")"
+        << (bazel_.remote_xml_from_run > 0 && run >= bazel_.remote_xml_from_run
+                ? "bytestream://127.0.0.1:9/blobs/ab12/345"
+                : absl::StrCat("file://", run_dir, "/test.xml"))
+        << R"("}],)"
+        << (bazel_.strategy.empty()
+                ? ""
+                : absl::StrCat(R"("executionInfo":{"strategy":")",
+                               bazel_.strategy, R"("},)"))
         << R"("testAttemptDurationMillis":"1000","status":")"
         << (failed || starve_error ? "FAILED" : "PASSED")
         << R"(","testAttemptStartMillisEpoch":")"
@@ -452,6 +466,16 @@ TEST_F(HuntTest, StarveWrapperErrorStopsTheHuntWithItsMessage) {
   EXPECT_EQ((*hunts)[0].trials, 1);
 }
 
+TEST_F(HuntTest, AProfileARemoteWorkerCannotApplySaysWhere) {
+  options_.profiles = {"cgroup:20"};
+  bazel_.strategy = "remote";
+  bazel_.unappliable = {"cgroup:20"};
+  EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("profile cgroup:20 cannot be applied "
+                                         "on the remote executor: cgroup:20: "
+                                         "not on this machine")));
+}
+
 TEST_F(HuntTest, NonexistentTargetIsAOneLineError) {
   bazel_.query_exit = 7;
   bazel_.query_stderr =
@@ -506,6 +530,46 @@ TEST_F(HuntTest, BazelFailureShowsBazelsFirstError) {
   EXPECT_THAT(result, StatusIs(absl::StatusCode::kFailedPrecondition,
                                HasSubstr("analysis of target '//t:a_test' "
                                          "failed")));
+}
+
+TEST_F(HuntTest, ARemoteExecutorThatIsDownIsUnavailableAndEndsTheHunt) {
+  bazel_.bazel_error =
+      "INFO: Invocation ID: 1\nERROR: Failed to query remote execution "
+      "capabilities: Connection refused: /127.0.0.1:9\n";
+  bazel_.bazel_exit = 34;  // Bazel's REMOTE_ERROR
+  EXPECT_THAT(Hunt(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("remote execution failed (bazel test, Bazel "
+                                 "exit code 34): Failed to query remote "
+                                 "execution capabilities: Connection refused: "
+                                 "/127.0.0.1:9: is the remote executor "
+                                 "running")));
+  std::unique_ptr<results::Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<results::HuntRecord>> hunts = store->ListHunts();
+  ASSERT_THAT(hunts, IsOk());
+  ASSERT_EQ(hunts->size(), 1u);
+  EXPECT_THAT((*hunts)[0].status, StartsWith("failed: remote execution failed"));
+}
+
+TEST_F(HuntTest, ResultsLeftInTheRemoteCacheStopTheHuntInsteadOfFailingRuns) {
+  options_.runs = 6;
+  bazel_.remote_xml_from_run = 3;
+  EXPECT_THAT(
+      Hunt(),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("run 3 of //t:a_test: Bazel left its test.xml "
+                               "bytestream://127.0.0.1:9/blobs/ab12/345 in "
+                               "the remote cache"),
+                     HasSubstr("pass --remote_download_toplevel"))));
+  EXPECT_EQ(bazel_.interrupts, 1);
+  std::unique_ptr<results::Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<results::HuntRecord>> hunts = store->ListHunts();
+  ASSERT_THAT(hunts, IsOk());
+  EXPECT_THAT((*hunts)[0].status, StartsWith("failed: run 3 of //t:a_test"));
+  // Runs 1 and 2 were read; run 3 is not turned into an error trial.
+  EXPECT_EQ((*hunts)[0].trials, 2);
 }
 
 TEST_F(HuntTest, MalformedBuildEventsStopTheHuntAndKeepEarlierTrials) {

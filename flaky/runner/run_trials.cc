@@ -63,6 +63,8 @@ Trial BaseTrial(const BepTestResult& run, const RunContext& context,
   if (record) {
     trial.seed = record->seed;
     trial.applied = record->json;
+    // Under remote execution the run ran on a worker, not here.
+    if (!record->host.empty()) trial.host = record->host;
   }
   return trial;
 }
@@ -140,6 +142,22 @@ RunFiles ReadRunFiles(const BepTestResult& run, int64_t max_log_bytes) {
     files.test_log = results::ReadLogCapped(run.test_log, max_log_bytes);
   }
   return files;
+}
+
+std::optional<std::string> OutputsLeftRemote(const BepTestResult& run) {
+  const std::string which =
+      absl::StrCat("run ", run.run, " of ", run.label);
+  if (!run.non_local_outputs.empty()) {
+    return absl::StrCat(which, ": Bazel left its ",
+                        run.non_local_outputs.front(),
+                        " in the remote cache, not on this machine");
+  }
+  if (run.strategy == "remote" && run.test_xml.empty() &&
+      (run.status == "PASSED" || run.status == "FAILED")) {
+    return absl::StrCat(which, " ran remotely (", run.status,
+                        ") but Bazel brought back no test.xml");
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> FindStarveError(absl::string_view test_log) {

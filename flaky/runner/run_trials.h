@@ -31,6 +31,8 @@ struct RunContext {
   std::string hunt_id;
   std::string profile;
   std::string commit;
+  // host is the machine that hunts: a trial's host unless the wrapper's
+  // record names the one the run ran on (a remote worker).
   std::string host;
   // in_process_repeat: the test ran with --gtest_repeat, so results come
   // from test.log (test.xml only holds the last iteration).
@@ -61,11 +63,21 @@ RunFiles ReadRunFiles(const results::BepTestResult& run,
 // - one whole-target trial otherwise: the BEP status's outcome, or `error`
 //   naming the reason when test.xml is missing or malformed.
 // Every trial carries the context, the run's identity, the test.log path,
-// the wrapper's record (applied JSON, chaos seed) and, when it failed, a
-// failure signature. Deterministic; does no I/O.
+// the wrapper's record (applied JSON, chaos seed, and the host the run ran
+// on, which replaces the context's) and, when it failed, a failure
+// signature. Deterministic; does no I/O.
 std::vector<results::Trial> AssembleTrials(const results::BepTestResult& run,
                                            const RunFiles& files,
                                            const RunContext& context);
+
+// OutputsLeftRemote returns why `run`'s test.log or test.xml is not on
+// this machine although the run happened, or nullopt when they are (or the
+// run never ran): Bazel named one by a non-file URI (bytestream://, left
+// in the remote cache), or the run executed remotely and Bazel reported no
+// test.xml (what --remote_download_minimal does to a passing run). Either
+// way the run's results cannot be read, and guessing would report a
+// failure that never happened.
+std::optional<std::string> OutputsLeftRemote(const results::BepTestResult& run);
 
 // FindStarveError returns the message of the starve wrapper's
 // "flaky-starve: error: ..." line in `test_log` (the wrapper could not

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,63 @@ TEST(AssembleTrials, OneTrialPerTestCaseWithContextAndSignature) {
     EXPECT_EQ(trial.started_at, absl::FromUnixMillis(1764265335000));
     EXPECT_FALSE(trial.seed.has_value());
   }
+}
+
+TEST(AssembleTrials, TheRecordsHostIsWhereTheRunRan) {
+  // Bazel remote execution: the hunt runs on ci-7, the run on a worker.
+  starve::AppliedRecord record;
+  record.profile = "none";
+  record.cpus = {0};
+  record.wrapper_pid = 42;
+  record.host = "remote-worker-2";
+  std::vector<Trial> remote = AssembleTrials(
+      BepRun("PASSED"),
+      {.test_xml = std::string(kAllPassXml),
+       .test_log = absl::StrCat(starve::kRecordTag, record.ToJson(), "\n")},
+      Context());
+  ASSERT_THAT(remote, SizeIs(1));
+  EXPECT_EQ(remote[0].host, "remote-worker-2");
+
+  // A record without a host (an older wrapper) keeps the hunt's.
+  record.host = "";
+  std::vector<Trial> local = AssembleTrials(
+      BepRun("PASSED"),
+      {.test_xml = std::string(kAllPassXml),
+       .test_log = absl::StrCat(starve::kRecordTag, record.ToJson(), "\n")},
+      Context());
+  ASSERT_THAT(local, SizeIs(1));
+  EXPECT_EQ(local[0].host, "ci-7");
+}
+
+TEST(OutputsLeftRemote, LocalAndDownloadedRunsAreReadable) {
+  EXPECT_EQ(OutputsLeftRemote(BepRun("PASSED")), std::nullopt);
+  BepTestResult remote = BepRun("FAILED");
+  remote.strategy = "remote";  // --remote_download_toplevel: files are here
+  EXPECT_EQ(OutputsLeftRemote(remote), std::nullopt);
+  BepTestResult aborted;  // never ran: no status, no outputs
+  aborted.strategy = "remote";
+  EXPECT_EQ(OutputsLeftRemote(aborted), std::nullopt);
+}
+
+TEST(OutputsLeftRemote, NamesTheOutputBazelLeftInTheRemoteCache) {
+  BepTestResult run = BepRun("PASSED");
+  run.test_xml = "";
+  run.non_local_outputs = {"test.xml bytestream://127.0.0.1:9/blobs/ab/12"};
+  EXPECT_EQ(OutputsLeftRemote(run),
+            "run 7 of //tests/e2e:flaky_fixture_test: Bazel left its "
+            "test.xml bytestream://127.0.0.1:9/blobs/ab/12 in the remote "
+            "cache, not on this machine");
+}
+
+TEST(OutputsLeftRemote, ARemoteRunWithoutTestXmlIsNotAFailure) {
+  // --remote_download_minimal with file:// URIs: a passing remote run
+  // reports test.log only.
+  BepTestResult run = BepRun("PASSED");
+  run.strategy = "remote";
+  run.test_xml = "";
+  EXPECT_EQ(OutputsLeftRemote(run),
+            "run 7 of //tests/e2e:flaky_fixture_test ran remotely (PASSED) "
+            "but Bazel brought back no test.xml");
 }
 
 TEST(AssembleTrials, FailedRunWhoseCasesAllPassedAddsACrashedTrial) {

@@ -16,10 +16,11 @@
 // stalls, capped, stalled_ns, sites, sites_stalled}, summed over the test's
 // processes, or null before the test ended), sched {seed, base_seed, fixed,
 // min_ms, max_ms, modes ["cpu", ...], counters {windows, threads, changes,
-// refused} or null} or null, env ["K=V"], wrapper_pid, not_applied [{part,
-// reason}] (non-empty only under --allow_fallback). Records written before
-// burst, counters and sched existed parse with burst 0, no counters and no
-// sched.
+// refused} or null} or null, env ["K=V"], wrapper_pid, host (the machine the
+// run ran on: a remote worker's name under Bazel remote execution),
+// not_applied [{part, reason}] (non-empty only under --allow_fallback).
+// Records written before burst, counters, sched and host existed parse
+// with burst 0, no counters, no sched and no host.
 #ifndef FLAKY_STARVE_RECORD_H_
 #define FLAKY_STARVE_RECORD_H_
 
@@ -116,6 +117,10 @@ struct AppliedRecord {
   std::optional<AppliedSched> sched;
   std::vector<std::string> env;  // "K=V" added to the test's environment
   int64_t wrapper_pid = 0;
+  // host is the wrapper's host name (gethostname): where the run really ran,
+  // which under remote execution is not the machine that hunts. "" when
+  // the record does not say.
+  std::string host;
   std::vector<NotApplied> not_applied;
 
   // seed is the chaos seed, when chaos was applied, else the sched seed

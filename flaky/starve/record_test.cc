@@ -36,6 +36,7 @@ AppliedRecord FullRecord() {
   record.chaos = chaos;
   record.env = {"A=1"};
   record.wrapper_pid = 4242;
+  record.host = "remote-worker-3";
   return record;
 }
 
@@ -66,6 +67,7 @@ TEST(AppliedRecord, RoundTripsThroughJson) {
   EXPECT_EQ(parsed->seed, std::optional<uint64_t>(UINT64_MAX));
   EXPECT_THAT(parsed->env, ElementsAre("A=1"));
   EXPECT_EQ(parsed->wrapper_pid, 4242);
+  EXPECT_EQ(parsed->host, "remote-worker-3");
   EXPECT_EQ(parsed->json, json);
 }
 
@@ -157,6 +159,16 @@ TEST(AppliedRecord, NullCgroupAndChaosMeanNotApplied) {
   EXPECT_FALSE(parsed->seed.has_value());
   ASSERT_EQ(parsed->not_applied.size(), 1u);
   EXPECT_EQ(parsed->not_applied[0].part, "cgroup:20");
+}
+
+TEST(AppliedRecord, ARecordWithoutHostParsesWithAnEmptyOne) {
+  // Records of wrappers older than the host field (kept logs, stores).
+  absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(
+      R"({"profile":"none","cpus":[0],"hogs":0,"cgroup":null,"chaos":null,)"
+      R"("env":[],"wrapper_pid":7,"not_applied":[]})");
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_EQ(parsed->host, "");
+  EXPECT_EQ(parsed->wrapper_pid, 7);
 }
 
 TEST(AppliedRecord, RejectsWhatIsNotARecord) {

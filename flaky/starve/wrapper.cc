@@ -338,6 +338,13 @@ std::string SchedPart(const Profile& profile) {
   return part.ToString();
 }
 
+// HostName is where this run runs; "" when the kernel will not say.
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "";
+  return name;
+}
+
 absl::Status WriteRecordFile(const std::string& path, const std::string& json) {
   std::ofstream out(path, std::ios::trunc);
   out << json << "\n";
@@ -369,6 +376,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   const Profile& profile = options.profile;
   AppliedRecord record;
   record.wrapper_pid = getpid();
+  record.host = HostName();
   Profile applied = profile;  // what really takes effect
   // Fallback skips a part that cannot be applied when the user allowed it.
   auto fallback = [&](absl::string_view part,
