@@ -24,9 +24,6 @@
 #include <chrono>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -44,6 +41,7 @@
 #include "flaky/stats/plan.h"
 #include "flaky/report/commands.h"
 #include "flaky/report/report.h"
+#include "flaky/cli/flags.h"
 #include "flaky/cli/stop_signals.h"
 #include "flaky/cli/subcommands.h"
 #include "flaky/runner/arm_search.h"
@@ -344,6 +342,7 @@ absl::StatusOr<std::vector<flaky::report::FixRequest>> FixRequests(
 // HuntRun is a finished hunt and its report (when there was one to make).
 struct HuntRun {
   flaky::runner::HuntResult result;
+  size_t profile_count = 0;  // the profiles hunted (searched, with auto)
   absl::StatusOr<flaky::report::ReportRun> report =
       absl::FailedPreconditionError("no trials");
 };
@@ -406,6 +405,7 @@ absl::StatusOr<HuntRun> HuntAndReport(const std::vector<std::string>& targets,
   runner::PosixLauncher launcher;
   runner::RealClock clock;
   HuntRun run;
+  run.profile_count = options.profiles.size();
   FLAKY_ASSIGN_OR_RETURN(
       run.result, runner::RunHunt(options, {.launcher = &launcher,
                                             .clock = &clock,
@@ -506,6 +506,10 @@ absl::StatusOr<int> Verify(const flaky::cli::Invocation& invocation,
   request.baseline_target = baseline;
   request.candidate_target = candidate;
   request.alpha = 1.0 - absl::GetFlag(FLAGS_confidence);
+  // The rule and family the printed report judged by, so both agree.
+  request.gate = GateOptionsFromFlags();
+  request.gate.flaky_family = flaky::stats::HuntFamilySize(
+      run.result.summaries, static_cast<int64_t>(run.profile_count));
   FLAKY_ASSIGN_OR_RETURN(
       flaky::report::VerifyRun verify,
       flaky::report::RunVerify(run.result.summaries, request));
@@ -609,6 +613,24 @@ absl::StatusOr<int> Serve(const flaky::cli::Invocation& invocation) {
   return 0;
 }
 
+// kExitInterrupted is the shell's code for a process ended by SIGINT: a
+// hunt stopped by Ctrl-C or SIGTERM keeps its trials and exits with it.
+constexpr int kExitInterrupted = 130;
+
+// ExitCodeFor turns how `command` ended into the process's exit code, on
+// every path of main: its own code (a verdict) when it succeeded, 130 when
+// interrupted, its usage code for InvalidArgument (an unknown flag, a bad
+// value or FLAKY_* twin, a bad argument or target) and its error code for
+// the rest. Before a command is known (`command` is null) usage exits 2.
+int ExitCodeFor(const flaky::cli::Subcommand* command,
+                const absl::StatusOr<int>& result) {
+  if (result.ok()) return *result;
+  if (absl::IsCancelled(result.status())) return kExitInterrupted;
+  if (command == nullptr) return 2;
+  return absl::IsInvalidArgument(result.status()) ? command->usage_exit_code
+                                                  : command->error_exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -623,72 +645,73 @@ int main(int argc, char** argv) {
        [&command_line](const flaky::cli::Invocation& invocation) {
          return Hunt(invocation, command_line);
        },
-       std::nullopt},
+       /*usage_exit_code=*/2, /*error_exit_code=*/1},
       {"gate", "TARGETS... [--max_rate=R --confidence=C] [hunt flags] [-- BAZEL_FLAGS]",
        "hunt, then exit 0 when every target is CLEAN, 1 when one is FLAKY, "
        "2 when undecided within the budget, 3 on usage or environment errors",
        [&command_line](const flaky::cli::Invocation& invocation) {
          return Gate(invocation, command_line);
        },
-       flaky::stats::kGateExitUsage},
+       flaky::stats::kGateExitUsage, flaky::stats::kGateExitUsage},
       {"verify", "--baseline=ORIGINAL --candidate=FIXED [hunt flags]",
        "hunt both in the same Bazel invocations; exit 0 when the baseline "
        "is FLAKY and the candidate CLEAN under every profile, 2 when not yet",
        [&command_line](const flaky::cli::Invocation& invocation) {
          return Verify(invocation, command_line);
        },
-       flaky::stats::kGateExitUsage},
+       flaky::stats::kGateExitUsage, flaky::stats::kGateExitUsage},
       {"plan", "[--max_rate=R] [--confidence=C] [--allowed_failures=K] [--boundaries --up_to=N]",
        "runs needed to claim a rate below R, and to see a failure at R; "
        "--boundaries prints the verdict rule as a table",
        [](const flaky::cli::Invocation& invocation) { return Plan(invocation); },
-       std::nullopt},
+       2, 1},
       {"report", "[TARGETS...] [--store=PATH] [--hunt_id=ID] [--report_dir=DIR]",
        "the report of stored trials, without running anything",
        [](const flaky::cli::Invocation& invocation) { return Report(invocation); },
-       std::nullopt},
+       2, 1},
       {"serve", "[--store=PATH] [--metrics_address=127.0.0.1:9477]",
        "serve the store's flake metrics to Prometheus at /metrics",
        [](const flaky::cli::Invocation& invocation) { return Serve(invocation); },
-       std::nullopt},
+       2, 1},
   };
-  absl::SetProgramUsageMessage(flaky::cli::UsageText("flaky", commands));
-
+  const std::vector<std::string> known =
+      flaky::cli::FlagsDefinedIn("flaky/flaky_main.cc");
   flaky::cli::SplitArgs split = flaky::cli::SplitAtDoubleDash(argc, argv);
   // Every flag of this file has a twin, so a new flag cannot forget one.
-  absl::Status env = flaky::cli::ApplyEnvironmentTwins(
-      flaky::cli::FlagsDefinedIn("flaky/flaky_main.cc"), std::getenv);
-  if (!env.ok()) {
-    std::cerr << "flaky: " << env.message() << "\n";
-    return 2;
-  }
-  std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(split.flags.size()), split.flags.data());
-  if (positional.size() < 2) {
-    std::cerr << "flaky: no command given: try `flaky hunt //your:test` or "
-                 "`flaky --help`\n";
-    return 2;
+  const absl::Status env = flaky::cli::ApplyEnvironmentTwins(known, std::getenv);
+  const flaky::cli::ParsedFlags parsed = flaky::cli::ParseFlags(split.ours, known);
+  if (parsed.help) {
+    std::cout << flaky::cli::UsageText("flaky", commands) << "\n\nFlags:\n"
+              << flaky::cli::FlagsHelp(known) << std::flush;
+    return 0;
   }
   const flaky::cli::Subcommand* command =
-      flaky::cli::FindSubcommand(commands, positional[1]);
-  if (command == nullptr) {
+      parsed.positional.empty()
+          ? nullptr
+          : flaky::cli::FindSubcommand(commands, parsed.positional[0]);
+  absl::Status usage = !env.ok() ? env : parsed.status;
+  if (usage.ok() && parsed.positional.empty()) {
+    usage = absl::InvalidArgumentError(
+        "no command given: try `flaky hunt //your:test` or `flaky --help`");
+  } else if (usage.ok() && command == nullptr) {
     std::vector<std::string> names;
     for (const flaky::cli::Subcommand& row : commands) names.push_back(row.name);
-    std::cerr << "flaky: unknown command '" << positional[1]
-              << "': the commands are " << absl::StrJoin(names, ", ") << "\n";
-    return 2;
+    usage = absl::InvalidArgumentError(
+        absl::StrCat("unknown command '", parsed.positional[0],
+                     "': the commands are ", absl::StrJoin(names, ", ")));
+  }
+  if (!usage.ok()) {
+    std::cerr << "flaky" << (command == nullptr ? "" : " " + command->name)
+              << ": " << usage.message() << "\n";
+    return ExitCodeFor(command, usage);
   }
   flaky::cli::Invocation invocation;
-  for (size_t i = 2; i < positional.size(); ++i) {
-    invocation.args.push_back(positional[i]);
-  }
+  invocation.args.assign(parsed.positional.begin() + 1, parsed.positional.end());
   invocation.passthrough = split.passthrough;
-  absl::StatusOr<int> exit_code = command->run(invocation);
-  if (exit_code.ok()) return *exit_code;
-  const absl::Status& status = exit_code.status();
-  std::cerr << "flaky " << command->name << ": " << status.message() << "\n";
-  if (command->error_exit_code.has_value()) return *command->error_exit_code;
-  if (absl::IsCancelled(status)) return 130;
-  if (absl::IsInvalidArgument(status)) return 2;
-  return 1;
+  const absl::StatusOr<int> result = command->run(invocation);
+  if (!result.ok()) {
+    std::cerr << "flaky " << command->name << ": " << result.status().message()
+              << "\n";
+  }
+  return ExitCodeFor(command, result);
 }

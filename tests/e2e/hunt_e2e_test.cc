@@ -283,6 +283,21 @@ TEST(HuntE2e, GateExitsWithTheVerdict) {
       {.argv = {Runfile("flaky/flaky"), "gate"}, .working_dir = checkout});
   EXPECT_TRUE(usage.status.Exited(3)) << usage.status.ToString();
   EXPECT_THAT(usage.stderr_text, HasSubstr("no targets"));
+  // A target real Bazel does not know is a usage error of each command:
+  // 3 for the gate (never a verdict), 2 for a hunt.
+  for (const auto& [command, exit_code] :
+       {std::pair<std::string, int>{"gate", 3}, {"hunt", 2}}) {
+    runner::CommandResult bad_target = RunOrDie(
+        {.argv = {Runfile("flaky/flaky"), command, "//tests/e2e:no_such_test",
+                  "--runs=2", "--store=" + Env("TEST_TMPDIR") + "/bad-target.db",
+                  "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " ")},
+         .working_dir = checkout});
+    EXPECT_TRUE(bad_target.status.Exited(exit_code))
+        << command << ": " << bad_target.status.ToString() << "\n"
+        << bad_target.stderr_text;
+    EXPECT_THAT(bad_target.stderr_text, HasSubstr("bad targets"));
+    EXPECT_THAT(bad_target.stderr_text, HasSubstr("no_such_test"));
+  }
   ShutDownBazel(checkout);
 }
 
