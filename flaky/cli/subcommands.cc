@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 
 namespace flaky::cli {
@@ -15,6 +18,21 @@ const Subcommand* FindSubcommand(const std::vector<Subcommand>& table,
     if (row.name == name) return &row;
   }
   return nullptr;
+}
+
+absl::StatusOr<const Subcommand*> SelectSubcommand(
+    const std::vector<Subcommand>& table,
+    const std::vector<std::string>& positional) {
+  if (positional.empty()) {
+    return absl::InvalidArgumentError(
+        "no command given: try `flaky hunt //your:test` or `flaky --help`");
+  }
+  if (const Subcommand* row = FindSubcommand(table, positional[0])) return row;
+  std::vector<std::string> names;
+  for (const Subcommand& row : table) names.push_back(row.name);
+  return absl::InvalidArgumentError(absl::StrCat("unknown command '", positional[0],
+                                                 "': the commands are ",
+                                                 absl::StrJoin(names, ", ")));
 }
 
 std::string UsageText(absl::string_view program,

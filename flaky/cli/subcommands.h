@@ -48,6 +48,13 @@ struct Subcommand {
 const Subcommand* FindSubcommand(const std::vector<Subcommand>& table,
                                  absl::string_view name);
 
+// SelectSubcommand returns the row named by the first of `positional`
+// (the arguments that are not flags). InvalidArgument when there is none
+// or no row has that name (the message lists the commands).
+absl::StatusOr<const Subcommand*> SelectSubcommand(
+    const std::vector<Subcommand>& table,
+    const std::vector<std::string>& positional);
+
 // UsageText is the program's usage message listing every row.
 std::string UsageText(absl::string_view program,
                       const std::vector<Subcommand>& table);

@@ -3,12 +3,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "flaky/base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace flaky::cli {
 namespace {
 
+using ::flaky::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -35,6 +39,19 @@ TEST(FindSubcommand, FindsRowsByName) {
   std::string usage = UsageText("flaky", table);
   EXPECT_THAT(usage, HasSubstr("  hunt TARGETS...\n      rerun tests\n"));
   EXPECT_THAT(usage, HasSubstr("FLAKY_<FLAG>"));
+}
+
+TEST(SelectSubcommand, TheFirstArgumentNamesTheCommand) {
+  std::vector<Subcommand> table = {{"hunt", "", "", nullptr, 2, 1},
+                                   {"gate", "", "", nullptr, 3, 3}};
+  absl::StatusOr<const Subcommand*> gate = SelectSubcommand(table, {"gate", "//t:a"});
+  ASSERT_TRUE(gate.ok()) << gate.status();
+  EXPECT_EQ((*gate)->name, "gate");
+  EXPECT_THAT(SelectSubcommand(table, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no command given")));
+  EXPECT_THAT(SelectSubcommand(table, {"hunnt"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "unknown command 'hunnt': the commands are hunt, gate"));
 }
 
 }  // namespace

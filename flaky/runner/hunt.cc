@@ -19,7 +19,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -114,7 +113,6 @@ class Hunter {
   absl::Status CheckWorkspace();
   absl::StatusOr<std::vector<std::string>> ValidateTargets();
   absl::StatusOr<std::string> ResolveWrapper();
-  std::string GitCommit();
   absl::Status Build(const std::vector<std::string>& targets);
   int NextRoundSize(const ProfileState& state, int profiles_left);
   absl::StatusOr<RoundEnd> RunRound(ProfileState& state, int runs);
@@ -155,6 +153,9 @@ class Hunter {
 };
 
 absl::Status Hunter::CheckOptions() {
+  if (options_.hunt_id.empty()) {
+    return absl::InvalidArgumentError("the hunt needs an id (HuntOptions::hunt_id)");
+  }
   if (options_.targets.empty()) {
     return absl::InvalidArgumentError(
         "no targets: name the test targets to hunt, e.g. flaky hunt "
@@ -271,13 +272,6 @@ absl::StatusOr<std::string> Hunter::ResolveWrapper() {
       absl::StrJoin(options_.wrapper_candidates, ", "),
       "): load flaky as an external repository named flaky, or pass "
       "--starve_wrapper=LABEL"));
-}
-
-std::string Hunter::GitCommit() {
-  absl::StatusOr<CommandResult> git = env_.launcher->Run(
-      {.argv = {"git", "rev-parse", "HEAD"}, .working_dir = options_.workspace});
-  if (!git.ok() || !git->status.Exited(0)) return "";
-  return std::string(absl::StripAsciiWhitespace(git->stdout_text));
 }
 
 absl::Status Hunter::Build(const std::vector<std::string>& targets) {
@@ -546,10 +540,7 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   last_flush_ = started_;
   FLAKY_RETURN_IF_ERROR(CheckOptions());
   FLAKY_RETURN_IF_ERROR(CheckWorkspace());
-  result_.hunt_id = options_.hunt_id.empty()
-                        ? absl::FormatTime("%Y%m%d-%H%M%S", started_,
-                                           absl::UTCTimeZone())
-                        : options_.hunt_id;
+  result_.hunt_id = options_.hunt_id;
   result_.mode = options_.repeat > 1 ? "in_process_repeat" : "bazel_runs";
   result_.store_path = options_.store_path;
   result_.work_dir = absl::StrCat(options_.store_path, ".hunts/",
@@ -568,7 +559,7 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   FLAKY_RETURN_IF_ERROR(MakeDirectories(result_.work_dir));
   FLAKY_ASSIGN_OR_RETURN(result_.targets, ValidateTargets());
   FLAKY_ASSIGN_OR_RETURN(result_.wrapper, ResolveWrapper());
-  const std::string commit = GitCommit();
+  const std::string& commit = options_.commit;
   result_.commit = commit;
   context_ = {.hunt_id = result_.hunt_id,
               .profile = "",

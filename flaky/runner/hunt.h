@@ -9,6 +9,7 @@
 //   options.workspace = "/ws";
 //   options.store_path = "/ws/flaky.db";
 //   options.wrapper = "//flaky/starve:starve";
+//   options.hunt_id = "20261202-101500-4242";
 //   PosixLauncher launcher;
 //   RealClock clock;
 //   std::atomic<bool> stop{false};  // set from SIGINT/SIGTERM
@@ -75,10 +76,14 @@ struct HuntOptions {
   std::string wrapper;
   std::vector<std::string> wrapper_candidates;
   bool allow_fallback = false;  // wrapper may skip parts it cannot apply
-  // hunt_id names the hunt in the store; "" makes one from the start time.
+  // hunt_id names the hunt in the store (required; the CLI's Context
+  // makes one from the time and pid).
   std::string hunt_id;
   std::string command_line;  // recorded with the hunt
   std::string host;          // recorded with every trial
+  // commit is the workspace's `git rev-parse HEAD` (the CLI's Context
+  // finds it), recorded with the hunt and every trial; "" when unknown.
+  std::string commit;
   // stop_grace is how long Bazel gets to stop after SIGINT before SIGKILL.
   absl::Duration stop_grace = absl::Seconds(30);
   // poll_interval is how often the BEP file is read while Bazel runs.
@@ -115,7 +120,7 @@ struct HuntResult {
   std::string mode;    // "bazel_runs" or "in_process_repeat"
   std::vector<std::string> targets;  // the tests hunted
   std::string wrapper;               // the wrapper label used ("" none)
-  std::string commit;                // `git rev-parse HEAD`, or ""
+  std::string commit;                // HuntOptions::commit
   std::string store_path;
   std::string work_dir;  // BEP files and Bazel logs of each round
   int64_t runs = 0;

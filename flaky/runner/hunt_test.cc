@@ -60,6 +60,7 @@ class HuntTest : public ::testing::Test {
                                    "@flaky//flaky/starve:starve"};
     options_.hunt_id = "h1";
     options_.host = "host-1";
+    options_.commit = "abc123";
     bazel_.stop = &stop_;
   }
 
@@ -238,6 +239,13 @@ TEST_F(HuntTest, BadProfileFailsBeforeAnyCommand) {
   EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kInvalidArgument,
                                HasSubstr("bad profile in --profiles: "
                                          "cgroup:abc")));
+  EXPECT_TRUE(bazel_.commands.empty());
+}
+
+TEST_F(HuntTest, AHuntNeedsAnId) {
+  options_.hunt_id = "";
+  EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr("the hunt needs an id")));
   EXPECT_TRUE(bazel_.commands.empty());
 }
 
