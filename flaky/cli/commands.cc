@@ -237,19 +237,27 @@ absl::StatusOr<HuntRun> HuntAndReport(const HuntCommandOptions& command,
   }
 
   HuntRun run;
-  FLAKY_ASSIGN_OR_RETURN(
-      run.result, runner::RunHunt(options, {.launcher = io.launcher,
-                                            .clock = io.clock,
-                                            .out = io.err,
-                                            .tty = io.err_is_tty,
-                                            .stop = io.stop}));
+  runner::HuntEnvironment environment{.launcher = io.launcher,
+                                      .clock = io.clock,
+                                      .out = io.err,
+                                      .tty = io.err_is_tty,
+                                      .stop = io.stop};
+  // The exporter hears of every trial as its run is read: the trial and
+  // duration metrics are live; the rates and verdicts refresh from the
+  // store at every scrape and push.
+  if (exporter != nullptr) environment.sinks.push_back(exporter.get());
+  FLAKY_ASSIGN_OR_RETURN(run.result, runner::RunHunt(options, environment));
   const runner::HuntResult& result = run.result;
   if (exporter != nullptr) {
-    // The snapshot source refreshes from the store; a failed push or
+    // The final state is what the report judges; a failed push or
     // textfile is reported but does not discard the hunt.
-    if (absl::Status finished = exporter->Finish({}, {}); !finished.ok()) {
-      *io.err << "flaky: metrics: " << finished.message() << "\n";
-    }
+    stats::GateOptions gate = command.gate;
+    gate.flaky_family = stats::HuntFamilySize(result.summaries, profile_count);
+    absl::StatusOr<metrics::Assessments> assessments =
+        metrics::Assess(result.summaries, gate);
+    absl::Status finished = assessments.status();
+    if (assessments.ok()) finished = exporter->Finish(result.summaries, *assessments);
+    if (!finished.ok()) *io.err << "flaky: metrics: " << finished.message() << "\n";
   }
 
   // The report judges every case and, for fixes, compares original and

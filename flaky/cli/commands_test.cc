@@ -118,6 +118,28 @@ TEST_F(CommandsTest, HuntRecordsUnderTheContextAndPrintsTheReport) {
   EXPECT_EQ(hunts[0].status, "done");
 }
 
+TEST_F(CommandsTest, HuntFeedsEveryTrialToTheMetrics) {
+  hunt_.metrics.textfile = "hunt.prom";
+  bazel_.case_seconds = 0.25;
+  bazel_.fails = [](int run) { return run == 3; };
+  ASSERT_THAT(HuntCommand(hunt_, context_, MakeIo()), Returns(0));
+  std::ifstream in(dir_ + "/hunt.prom");
+  std::stringstream textfile;
+  textfile << in.rdbuf();
+  const std::string series = "profile=\"none\",target=\"//t:a_test\"";
+  EXPECT_THAT(textfile.str(), HasSubstr("flaky_trial_duration_seconds_count{" + series + "} 5"));
+  EXPECT_THAT(textfile.str(),
+              HasSubstr("flaky_trial_duration_seconds_bucket{" + series + ",le=\"0.25\"} 5"));
+  EXPECT_THAT(textfile.str(),
+              HasSubstr("flaky_trial_duration_seconds_bucket{" + series + ",le=\"0.1\"} 0"));
+  EXPECT_THAT(textfile.str(), HasSubstr("flaky_trials_total{outcome=\"fail\"," + series +
+                                        ",test_case=\"Suite.Race\"} 1"));
+  // The final state is the report's: the verdict of (target, profile).
+  EXPECT_THAT(textfile.str(), HasSubstr("flaky_verdict_state{" + series +
+                                        ",verdict=\"inconclusive\"} 1"));
+  EXPECT_THAT(textfile.str(), HasSubstr("flaky_build_info{commit=\"abc123\""));
+}
+
 TEST_F(CommandsTest, HuntSplitsProfilesAtTheirOwnCommas) {
   // The flag parser cut "chaos:1,p=50" at its comma.
   hunt_.profiles = {"none", "chaos:1", "p=50"};

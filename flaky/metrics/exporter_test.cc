@@ -106,6 +106,31 @@ TEST(HuntExporter, ExportsLiveThenFinalStateToEveryOutput) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+TEST(HuntExporter, IsASinkOfTheTrialStream) {
+  ExportOptions options;
+  options.listen_address = "127.0.0.1:0";
+  auto exporter = HuntExporter::Start(options);
+  ASSERT_THAT(exporter, IsOk());
+  results::TrialSink& sink = **exporter;
+  results::Trial pass = FailedTrial();
+  pass.outcome = results::Outcome::kPass;
+  pass.duration = absl::Milliseconds(300);
+  results::Trial fail = FailedTrial();
+  fail.duration = absl::Milliseconds(20);
+  ASSERT_THAT(sink.Accept({pass, fail}), IsOk());
+  auto live = testing::HttpGet((*exporter)->endpoint()->url());
+  ASSERT_THAT(live, IsOk());
+  const std::string series = absl::StrCat("profile=\"chaos:7\",target=\"", kTarget, "\"");
+  EXPECT_THAT(live->body,
+              AllOf(HasSubstr(absl::StrCat("flaky_trial_duration_seconds_count{", series, "} 2")),
+                    HasSubstr(absl::StrCat("flaky_trial_duration_seconds_sum{", series,
+                                           "} 0.32")),
+                    HasSubstr(absl::StrCat("flaky_trial_duration_seconds_bucket{", series,
+                                           ",le=\"0.025\"} 1"))));
+  results::Trial no_target;
+  EXPECT_THAT(sink.Accept({no_target}), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(HuntExporter, ASnapshotSourceRefreshesEveryScrapeAndPush) {
   const testing::ServerSpec spec = testing::PushgatewaySpec(
       absl::StrCat(std::getenv("TEST_TMPDIR"), "/pushgateway2.log"));

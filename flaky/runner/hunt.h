@@ -20,8 +20,10 @@
 // Steps: check bazel and the workspace, validate profiles and targets
 // (`bazel query`), find the starve wrapper, build once, then per profile
 // run `bazel test --runs_per_test=N --run_under=<wrapper> ...` in rounds,
-// reading the BEP while Bazel writes it and storing trials in batches, so
-// an interrupted hunt keeps every completed trial.
+// reading the BEP while Bazel writes it. Every run's trials go down the
+// trial stream as soon as they are read: to the store in batches (so an
+// interrupted hunt keeps every completed trial), to the environment's
+// sinks (the live metrics), and to the progress line.
 #ifndef FLAKY_RUNNER_HUNT_H_
 #define FLAKY_RUNNER_HUNT_H_
 
@@ -36,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "flaky/results/summary.h"
+#include "flaky/results/trial_sink.h"
 #include "flaky/runner/bazel_command.h"
 #include "flaky/runner/clock.h"
 #include "flaky/runner/launcher.h"
@@ -111,6 +114,10 @@ struct HuntEnvironment {
   // stop is set (by a signal handler) to end the hunt early: Bazel is
   // stopped, completed trials are stored, the hunt is marked interrupted.
   const std::atomic<bool>* stop = nullptr;
+  // sinks receive every trial as soon as its run is read (the trial
+  // stream, results/trial_sink.h), after the store writer and before the
+  // progress line; optional. An error of one ends the hunt.
+  std::vector<results::TrialSink*> sinks = {};
 };
 
 // HuntResult is how a hunt ended and what it found.

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "flaky/base/status_matchers.h"
 #include "flaky/results/store.h"
+#include "flaky/results/trial_sink.h"
 #include "flaky/runner/clock.h"
 #include "flaky/runner/launcher.h"
 #include "flaky/runner/testing/fake_bazel.h"
@@ -135,6 +136,62 @@ TEST_F(HuntTest, RunsEveryProfileAndStoresATrialPerRun) {
     EXPECT_EQ(trial.commit, "abc123");
     EXPECT_EQ(trial.host, "host-1");
   }
+}
+
+// CollectingSink keeps what the trial stream hands it, and fails when told.
+class CollectingSink : public results::TrialSink {
+ public:
+  absl::Status Accept(absl::Span<const results::Trial> run) override {
+    runs.emplace_back(run.begin(), run.end());
+    return error;
+  }
+  absl::Status Flush() override {
+    ++flushes;
+    return absl::OkStatus();
+  }
+  std::vector<std::vector<results::Trial>> runs;
+  int flushes = 0;
+  absl::Status error = absl::OkStatus();
+};
+
+TEST_F(HuntTest, EveryRunsTrialsGoDownTheStreamAsTheyAreRead) {
+  options_.profiles = {"none", "hogs:2"};
+  options_.runs = 3;
+  options_.batch_trials = 1000;  // the store writes once per round
+  bazel_.with_skipped_case = true;
+  CollectingSink sink;
+  absl::StatusOr<HuntResult> result =
+      RunHunt(options_, {.launcher = &bazel_, .clock = &clock_, .out = &out_,
+                         .tty = false, .stop = &stop_, .sinks = {&sink}});
+  ASSERT_THAT(result, IsOk());
+  // One Accept per run, each with the run's cases, in order.
+  ASSERT_EQ(sink.runs.size(), 6u);
+  for (size_t i = 0; i < sink.runs.size(); ++i) {
+    ASSERT_EQ(sink.runs[i].size(), 2u);
+    EXPECT_EQ(sink.runs[i][0].run, static_cast<int>(i % 3) + 1);
+    EXPECT_EQ(sink.runs[i][0].profile, i < 3 ? "none" : "hogs:2");
+    EXPECT_EQ(sink.runs[i][0].duration, absl::Milliseconds(2));
+    EXPECT_EQ(sink.runs[i][1].outcome, results::Outcome::kSkipped);
+  }
+  EXPECT_GE(sink.flushes, 2);  // after each round
+  EXPECT_EQ(result->trials, 12);
+}
+
+TEST_F(HuntTest, ASinksErrorEndsTheHuntAndKeepsWhatWasStored) {
+  options_.runs = 5;
+  CollectingSink sink;
+  sink.error = absl::InternalError("exporter broke");
+  absl::StatusOr<HuntResult> result =
+      RunHunt(options_, {.launcher = &bazel_, .clock = &clock_, .out = &out_,
+                         .tty = false, .stop = &stop_, .sinks = {&sink}});
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kInternal, "exporter broke"));
+  EXPECT_EQ(sink.runs.size(), 1u);
+  std::unique_ptr<results::Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<results::HuntRecord>> hunts = store->ListHunts();
+  ASSERT_THAT(hunts, IsOk());
+  EXPECT_THAT((*hunts)[0].status, StartsWith("failed: exporter broke"));
+  EXPECT_EQ((*hunts)[0].trials, 1);
 }
 
 TEST_F(HuntTest, SeveralTargetsRunTogetherAndRunsCountPerTarget) {

@@ -114,6 +114,9 @@ TEST(HuntE2e, HuntsTheFixtureAndStoresExactCounts) {
       Runfile("flaky/flaky"), "hunt", "//tests/e2e:flaky_fixture_test",
       "--profiles=none,hogs:1", absl::StrCat("--runs=", kRuns),
       "--store=" + store, "--hunt_id=e2e",
+      // Every trial reaches the metrics too (tests/metrics has the live
+      // endpoint and the Pushgateway; here Bazel is real).
+      "--textfile=" + Env("TEST_TMPDIR") + "/fixture.prom",
       "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " "), "--",
       // The checkout is shared: no bazel-* links in it.
       "--symlink_prefix=/"};
@@ -161,6 +164,14 @@ TEST(HuntE2e, HuntsTheFixtureAndStoresExactCounts) {
         FindCase(*cases, "Fixture.IsSkipped", profile);
     ASSERT_NE(skipped, nullptr);
     EXPECT_EQ(skipped->by_outcome.at(results::Outcome::kSkipped), kRuns);
+  }
+  // The duration histogram observed every trial of each profile: three
+  // cases per run (the skipped one too).
+  const std::string metrics = ReadFile(Env("TEST_TMPDIR") + "/fixture.prom");
+  for (const std::string profile : {"none", "hogs:1"}) {
+    EXPECT_THAT(metrics, HasSubstr(absl::StrCat(
+                             "flaky_trial_duration_seconds_count{profile=\"", profile,
+                             "\",target=\"//tests/e2e:flaky_fixture_test\"} ", 3 * kRuns)));
   }
   // Every trial carries the wrapper's record of what it applied.
   absl::StatusOr<std::vector<results::Trial>> hogs = db.ListTrials(
