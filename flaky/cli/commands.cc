@@ -24,6 +24,7 @@
 #include "flaky/metrics/exposer.h"
 #include "flaky/report/commands.h"
 #include "flaky/report/report.h"
+#include "flaky/results/hunt_state.h"
 #include "flaky/results/store.h"
 #include "flaky/runner/arm_search.h"
 #include "flaky/runner/hunt.h"
@@ -293,7 +294,7 @@ absl::StatusOr<HuntRun> HuntAndReport(const HuntCommandOptions& command,
     }
   }
   io.out->flush();
-  if (result.status == "interrupted") {
+  if (result.status == results::HuntStatus::kInterrupted) {
     return absl::CancelledError(absl::StrCat(
         "interrupted: ", result.trials, " trials of ", result.runs,
         " completed runs are in ", result.store_path));
@@ -385,7 +386,11 @@ absl::StatusOr<int> ReportCommand(const ReportCommandOptions& options,
   request.metadata.host = context.host;
   request.metadata.date = io.clock->Now();
   request.metadata.gate = options.gate;
-  if (!request.summaries.empty()) request.metadata.mode = request.summaries[0].mode;
+  if (!request.summaries.empty()) {
+    // Stores from before modes were recorded have none to show.
+    absl::StatusOr<results::HuntMode> mode = results::ParseHuntMode(request.summaries[0].mode);
+    if (mode.ok()) request.metadata.mode = *mode;
+  }
   FLAKY_ASSIGN_OR_RETURN(request.fixes, FixRequests(options.fixes, request.summaries));
   request.report_dir = context.UserPath(options.report_dir);
   FLAKY_ASSIGN_OR_RETURN(report::ReportRun run, report::RunReport(request));

@@ -78,7 +78,9 @@ absl::StatusOr<std::string> RenderJUnit(const Report& report, int max_signatures
   if (!report.metadata.host.empty()) Attribute(suite, "hostname", report.metadata.host);
   pugi::xml_node suite_properties = suite.append_child("properties");
   Property(suite_properties, "commit", report.metadata.commit);
-  Property(suite_properties, "mode", report.metadata.mode);
+  Property(suite_properties, "mode",
+           report.metadata.mode ? std::string(results::HuntModeName(*report.metadata.mode))
+                                : "");
   Property(suite_properties, "max_rate", absl::StrCat(report.metadata.gate.max_rate));
   Property(suite_properties, "confidence", absl::StrCat(report.metadata.gate.confidence));
 

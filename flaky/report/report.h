@@ -4,7 +4,7 @@
 // case summaries.
 //
 //   HuntMetadata metadata;
-//   metadata.mode = "bazel_runs";
+//   metadata.mode = results::HuntMode::kBazelRuns;
 //   metadata.commit = "1a2b3c4";
 //   metadata.gate.max_rate = 0.001;
 //   FLAKY_ASSIGN_OR_RETURN(Report report,
@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "flaky/results/hunt_state.h"
 #include "flaky/results/summary.h"
 #include "flaky/stats/binomial.h"
 #include "flaky/stats/compare.h"
@@ -43,7 +44,7 @@ inline constexpr char kBaselineProfile[] = "none";
 
 // HuntMetadata says how the trials were produced and judged.
 struct HuntMetadata {
-  std::string mode;    // "bazel_runs" or "in_process_repeat" (see runner)
+  std::optional<results::HuntMode> mode;  // nullopt: not known
   std::string commit;  // of the workspace under test
   std::string host;
   absl::Time date = absl::UnixEpoch();  // when the hunt ran

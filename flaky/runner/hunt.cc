@@ -520,8 +520,10 @@ absl::Status Hunter::Fail(absl::Status status) {
     (void)Flush();
     (void)store_->FinishHunt(
         result_.hunt_id,
-        absl::StrCat(absl::IsCancelled(status) ? "interrupted: " : "failed: ",
-                     status.message()),
+        results::FormatHuntStatus(absl::IsCancelled(status)
+                                      ? results::HuntStatus::kInterrupted
+                                      : results::HuntStatus::kFailed,
+                                  status.message()),
         clock_.Now());
   }
   return status;
@@ -533,7 +535,8 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   FLAKY_RETURN_IF_ERROR(CheckOptions());
   FLAKY_RETURN_IF_ERROR(CheckWorkspace());
   result_.hunt_id = options_.hunt_id;
-  result_.mode = options_.repeat > 1 ? "in_process_repeat" : "bazel_runs";
+  result_.mode = options_.repeat > 1 ? results::HuntMode::kInProcessRepeat
+                                     : results::HuntMode::kBazelRuns;
   result_.store_path = options_.store_path;
   result_.work_dir = absl::StrCat(options_.store_path, ".hunts/",
                                   result_.hunt_id);
@@ -590,7 +593,7 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   hunt.commit = commit;
   hunt.host = options_.host;
   hunt.profiles = profiles;
-  hunt.mode = result_.mode;
+  hunt.mode = std::string(results::HuntModeName(result_.mode));
   FLAKY_RETURN_IF_ERROR(store_->BeginHunt(hunt));
   hunt_begun_ = true;
   // Rates, ETAs and the budget count from the first run, not from the
@@ -678,11 +681,12 @@ absl::StatusOr<HuntResult> Hunter::Run() {
     result_.auto_winner = search_->Winner();
   }
   if (absl::Status flushed = Flush(); !flushed.ok()) return Fail(flushed);
-  result_.status = interrupted ? "interrupted" : "done";
+  result_.status =
+      interrupted ? results::HuntStatus::kInterrupted : results::HuntStatus::kDone;
   result_.elapsed = clock_.Now() - hunt_start;
   progress_.Finish();
-  FLAKY_RETURN_IF_ERROR(
-      store_->FinishHunt(result_.hunt_id, result_.status, clock_.Now()));
+  FLAKY_RETURN_IF_ERROR(store_->FinishHunt(
+      result_.hunt_id, results::FormatHuntStatus(result_.status), clock_.Now()));
   FLAKY_ASSIGN_OR_RETURN(result_.summaries,
                          store_->Summarize({.hunt_ids = {result_.hunt_id},
                                             .targets = {},

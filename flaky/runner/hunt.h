@@ -37,6 +37,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "flaky/results/hunt_state.h"
 #include "flaky/results/summary.h"
 #include "flaky/results/trial_sink.h"
 #include "flaky/runner/bazel_command.h"
@@ -123,8 +124,8 @@ struct HuntEnvironment {
 // HuntResult is how a hunt ended and what it found.
 struct HuntResult {
   std::string hunt_id;
-  std::string status;  // "done" or "interrupted"
-  std::string mode;    // "bazel_runs" or "in_process_repeat"
+  results::HuntStatus status = results::HuntStatus::kDone;  // or kInterrupted
+  results::HuntMode mode = results::HuntMode::kBazelRuns;
   std::vector<std::string> targets;  // the tests hunted
   std::string wrapper;               // the wrapper label used ("" none)
   std::string commit;                // HuntOptions::commit
@@ -147,7 +148,7 @@ struct HuntResult {
 // Bazel failed), InvalidArgument (bad profiles, targets that do not exist
 // or are not tests, bad counts), Unavailable (store or files). A hunt that
 // fails after it began is marked "failed: <reason>" in the store; an
-// interrupted one returns status "interrupted" with what was stored.
+// interrupted one returns status kInterrupted with what was stored.
 absl::StatusOr<HuntResult> RunHunt(const HuntOptions& options,
                                    const HuntEnvironment& env);
 

@@ -93,7 +93,7 @@ TEST_F(HuntTest, RunsEveryProfileAndStoresATrialPerRun) {
   bazel_.fails = [](int run) { return run == 2 || run == 4; };
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->status, "done");
+  EXPECT_EQ(result->status, results::HuntStatus::kDone);
   EXPECT_EQ(result->runs, 10);
   EXPECT_EQ(result->failed_runs, 4);
   EXPECT_EQ(result->trials, 10);
@@ -235,7 +235,7 @@ TEST_F(HuntTest, InterruptStopsBazelKeepsCompletedTrialsAndMarksTheHunt) {
   bazel_.stop_after_runs = 3;
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->status, "interrupted");
+  EXPECT_EQ(result->status, results::HuntStatus::kInterrupted);
   EXPECT_EQ(bazel_.interrupts, 1);
   EXPECT_EQ(result->runs, 3);
   std::unique_ptr<results::Store> store = OpenStore();
@@ -483,7 +483,7 @@ TEST_F(HuntTest, InProcessRepetitionMakesATrialPerIteration) {
   bazel_.fails = [](int run) { return run == 1; };
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->mode, "in_process_repeat");
+  EXPECT_EQ(result->mode, results::HuntMode::kInProcessRepeat);
   EXPECT_EQ(result->trials, 6);
   EXPECT_THAT(bazel_.TestCommands()[0], HasSubstr("--test_arg=--gtest_repeat=3"));
   ASSERT_EQ(result->summaries.size(), 1u);
