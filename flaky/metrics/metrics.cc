@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "flaky/base/status_macros.h"
@@ -64,16 +65,8 @@ absl::Status ValidateAssessment(const ProfileAssessment& a) {
 
 }  // namespace
 
-absl::string_view VerdictLabel(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kClean:
-      return "clean";
-    case Verdict::kFlaky:
-      return "flaky";
-    case Verdict::kInconclusive:
-      return "inconclusive";
-  }
-  return "inconclusive";
+std::string VerdictLabel(Verdict verdict) {
+  return absl::AsciiStrToLower(stats::VerdictName(verdict));
 }
 
 struct FlakyMetrics::Families {
@@ -342,7 +335,7 @@ absl::Status FlakyMetrics::UpdateSummaries(
         set(families_->verdict,
             {{"target", a.target},
              {"profile", a.profile},
-             {"verdict", std::string(VerdictLabel(v))}},
+             {"verdict", VerdictLabel(v)}},
             v == a.verdict ? 1 : 0);
       }
       if (a.amplification.has_value()) {

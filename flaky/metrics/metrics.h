@@ -58,9 +58,10 @@ inline constexpr absl::string_view kWholeTargetCase = "all";
 // for the current verdict and 0 for the others.
 using Verdict = stats::Verdict;
 
-// VerdictLabel returns the label value of `verdict`: "clean", "flaky" or
-// "inconclusive" (lowercase, as Prometheus label values usually are).
-absl::string_view VerdictLabel(Verdict verdict);
+// VerdictLabel returns the label value of `verdict`: stats::VerdictName in
+// lowercase ("clean", "flaky", "inconclusive"), as Prometheus label values
+// usually are.
+std::string VerdictLabel(Verdict verdict);
 
 // CaseEstimate is the flake rate of one (target, test case, profile) with
 // its two-sided confidence interval, all in [0, 1] with
