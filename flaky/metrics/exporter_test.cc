@@ -47,8 +47,8 @@ Snapshot OneCase(int64_t failures, int64_t trials) {
   snapshot.summaries.push_back(summary);
   const double rate = static_cast<double>(failures) / trials;
   snapshot.assessments.cases.push_back(
-      {kTarget, kCase, "chaos:7", rate, rate / 2, std::min(1.0, rate * 2)});
-  snapshot.assessments.profiles.push_back({kTarget, "chaos:7", Verdict::kFlaky, 12.5});
+      {kTarget, kCase, "chaos:7", rate, rate / 2, std::min(1.0, rate * 2), 12.5});
+  snapshot.assessments.profiles.push_back({kTarget, "chaos:7", Verdict::kFlaky});
   return snapshot;
 }
 
@@ -100,8 +100,9 @@ TEST(HuntExporter, ExportsLiveThenFinalStateToEveryOutput) {
                                                    rate_line)));
   EXPECT_THAT(ReadFileOrEmpty(options.textfile_path),
               AllOf(HasSubstr(absl::StrCat("flaky_flake_rate_ratio{", rate_line)),
-                    HasSubstr("flaky_amplification_ratio{profile=\"chaos:7\",target=\"" +
-                              std::string(kTarget) + "\"} 12.5")));
+                    HasSubstr(absl::StrCat("flaky_amplification_ratio{profile=\"chaos:7\","
+                                           "target=\"", kTarget, "\",test_case=\"", kCase,
+                                           "\"} 12.5"))));
   EXPECT_THAT((*exporter)->Finish(final_state.summaries, final_state.assessments),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
