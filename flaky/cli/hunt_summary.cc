@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "flaky/results/hunt_state.h"
 #include "flaky/results/summary.h"
 #include "flaky/runner/progress.h"
 
@@ -13,9 +14,10 @@ namespace flaky::cli {
 
 std::string FormatHuntSummary(const runner::HuntResult& result) {
   std::string text = absl::StrCat(
-      "flaky: hunt ", result.hunt_id, " ", result.status, ": ", result.runs,
+      "flaky: hunt ", result.hunt_id, " ", results::HuntStatusName(result.status), ": ",
+      result.runs,
       " runs, ", result.failed_runs, " failed, ", result.trials, " trials in ",
-      runner::FormatClock(result.elapsed), " (", result.mode, "); store ",
+      runner::FormatClock(result.elapsed), " (", results::HuntModeName(result.mode), "); store ",
       result.store_path, "\n");
   size_t target_width = 6;
   size_t case_width = 4;

@@ -15,8 +15,8 @@ using ::testing::HasSubstr;
 TEST(FormatHuntSummary, OneRowPerCaseAndSignaturesBelow) {
   runner::HuntResult result;
   result.hunt_id = "h1";
-  result.status = "done";
-  result.mode = "bazel_runs";
+  result.status = results::HuntStatus::kDone;
+  result.mode = results::HuntMode::kBazelRuns;
   result.store_path = "/ws/flaky.db";
   result.runs = 40;
   result.failed_runs = 12;

@@ -4,12 +4,10 @@
 #include <string>
 #include <vector>
 
-#include "absl/flags/commandlineflag.h"
-#include "absl/flags/reflection.h"
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 
 namespace flaky::cli {
@@ -20,6 +18,21 @@ const Subcommand* FindSubcommand(const std::vector<Subcommand>& table,
     if (row.name == name) return &row;
   }
   return nullptr;
+}
+
+absl::StatusOr<const Subcommand*> SelectSubcommand(
+    const std::vector<Subcommand>& table,
+    const std::vector<std::string>& positional) {
+  if (positional.empty()) {
+    return absl::InvalidArgumentError(
+        "no command given: try `flaky hunt //your:test` or `flaky --help`");
+  }
+  if (const Subcommand* row = FindSubcommand(table, positional[0])) return row;
+  std::vector<std::string> names;
+  for (const Subcommand& row : table) names.push_back(row.name);
+  return absl::InvalidArgumentError(absl::StrCat("unknown command '", positional[0],
+                                                 "': the commands are ",
+                                                 absl::StrJoin(names, ", ")));
 }
 
 std::string UsageText(absl::string_view program,
@@ -40,48 +53,13 @@ std::string UsageText(absl::string_view program,
 
 SplitArgs SplitAtDoubleDash(int argc, char** argv) {
   SplitArgs split;
-  int i = 0;
+  int i = 1;
   for (; i < argc; ++i) {
-    if (i > 0 && std::string(argv[i]) == "--") break;
-    split.flags.push_back(argv[i]);
+    if (std::string(argv[i]) == "--") break;
+    split.ours.push_back(argv[i]);
   }
   for (++i; i < argc; ++i) split.passthrough.push_back(argv[i]);
   return split;
-}
-
-std::string FlagEnvironmentName(absl::string_view flag) {
-  return absl::StrCat("FLAKY_", absl::AsciiStrToUpper(flag));
-}
-
-std::vector<std::string> FlagsDefinedIn(absl::string_view file_suffix) {
-  std::vector<std::string> names;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (absl::EndsWith(flag->Filename(), file_suffix)) {
-      names.emplace_back(name);
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-absl::Status ApplyEnvironmentTwins(
-    const std::vector<std::string>& flags,
-    const std::function<const char*(const char*)>& getenv) {
-  for (const std::string& name : flags) {
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr) {
-      return absl::NotFoundError(absl::StrCat("no flag --", name));
-    }
-    const std::string variable = FlagEnvironmentName(name);
-    const char* value = getenv(variable.c_str());
-    if (value == nullptr) continue;
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          variable, "=", value, " is not a valid --", name, ": ", error));
-    }
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace flaky::cli

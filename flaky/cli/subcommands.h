@@ -1,17 +1,17 @@
-// The `flaky` command line: subcommands as rows of one table, `--` to pass
-// flags through to Bazel, and FLAKY_<FLAG> environment twins of flags.
+// The `flaky` command line: subcommands as rows of one table, each with
+// its exit codes, and `--` to pass flags through to Bazel (flags.h parses
+// the rest).
 //
-//   const std::vector<Subcommand> kCommands = {
+//   const std::vector<Subcommand> commands = {
 //       {"hunt", "TARGETS... [-- BAZEL_FLAGS]", "rerun tests under starvation",
-//        RunHunt},
+//        RunHunt, /*usage_exit_code=*/2, /*error_exit_code=*/1},
 //   };
-//   SplitArgs split = SplitAtDoubleDash(argc, argv);  // before absl parses
-//   const Subcommand* command = FindSubcommand(kCommands, "hunt");
+//   SplitArgs split = SplitAtDoubleDash(argc, argv);  // before ParseFlags
+//   const Subcommand* command = FindSubcommand(commands, "hunt");
 #ifndef FLAKY_CLI_SUBCOMMANDS_H_
 #define FLAKY_CLI_SUBCOMMANDS_H_
 
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,16 +34,26 @@ struct Subcommand {
   std::string summary;  // one line for `flaky --help`
   // run returns the process exit code; errors are reported by main.
   std::function<absl::StatusOr<int>(const Invocation&)> run;
-  // error_exit_code, when set, is the exit code of every error of this
-  // command (`flaky gate` promises 3 for usage and environment errors, so
-  // a merge gate can tell them from a verdict); otherwise main maps
-  // Cancelled to 130, InvalidArgument to 2 and the rest to 1.
-  std::optional<int> error_exit_code;
+  // usage_exit_code is the exit code of a usage error: an unknown flag, a
+  // value or FLAKY_* twin its flag rejects, a bad argument (the command's
+  // InvalidArgument). `flaky gate` uses 3, so a merge gate never mistakes a
+  // typo for a verdict.
+  int usage_exit_code = 2;
+  // error_exit_code is the exit code of the command's other errors
+  // (environment: Bazel, files, the store). Interrupted is always 130.
+  int error_exit_code = 1;
 };
 
 // FindSubcommand returns the row named `name`, or nullptr.
 const Subcommand* FindSubcommand(const std::vector<Subcommand>& table,
                                  absl::string_view name);
+
+// SelectSubcommand returns the row named by the first of `positional`
+// (the arguments that are not flags). InvalidArgument when there is none
+// or no row has that name (the message lists the commands).
+absl::StatusOr<const Subcommand*> SelectSubcommand(
+    const std::vector<Subcommand>& table,
+    const std::vector<std::string>& positional);
 
 // UsageText is the program's usage message listing every row.
 std::string UsageText(absl::string_view program,
@@ -51,30 +61,13 @@ std::string UsageText(absl::string_view program,
 
 // SplitArgs is argv cut at the first `--`.
 struct SplitArgs {
-  std::vector<char*> flags;              // argv[0] and what precedes `--`
+  std::vector<std::string> ours;         // what precedes `--`, without argv[0]
   std::vector<std::string> passthrough;  // what follows `--`
 };
 
-// SplitAtDoubleDash cuts argv at the first `--`, so absl's parser sees only
-// our arguments and Bazel's flags pass through untouched.
+// SplitAtDoubleDash cuts argv at the first `--`, so ParseFlags (flags.h)
+// sees only our arguments and Bazel's flags pass through untouched.
 SplitArgs SplitAtDoubleDash(int argc, char** argv);
-
-// FlagEnvironmentName is the environment twin of a flag:
-// "until_decided" -> "FLAKY_UNTIL_DECIDED".
-std::string FlagEnvironmentName(absl::string_view flag);
-
-// FlagsDefinedIn returns the names of the registered absl flags whose
-// definition is in a file whose path ends with `file_suffix`, sorted.
-std::vector<std::string> FlagsDefinedIn(absl::string_view file_suffix);
-
-// ApplyEnvironmentTwins sets each registered absl flag named in `flags`
-// from its FLAKY_<FLAG> variable (read with `getenv`) when that is set.
-// Call it before absl::ParseCommandLine so the command line wins.
-// InvalidArgument naming the variable for a value the flag rejects;
-// NotFound for a name that is not a registered flag (programmer error).
-absl::Status ApplyEnvironmentTwins(
-    const std::vector<std::string>& flags,
-    const std::function<const char*(const char*)>& getenv);
 
 }  // namespace flaky::cli
 

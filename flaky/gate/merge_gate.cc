@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "flaky/base/status_macros.h"
+#include "flaky/stats/gate.h"
 #include "nlohmann/json.hpp"
 
 namespace flaky::gate {
@@ -22,12 +23,17 @@ constexpr const char* kGateReports[] = {"report.md", "report.json",
 // More changed files than this are summarised in report.md.
 constexpr size_t kMaxListedFiles = 50;
 
-const char* ExitMeaning(int code) {
+// ExitMeaning names what `flaky gate` meant by `code` (stats::GateExitCode).
+std::string ExitMeaning(int code) {
   switch (code) {
-    case 0: return "CLEAN";
-    case 1: return "FLAKY";
-    case 2: return "INCONCLUSIVE";
-    case 3: return "usage or environment error";
+    case stats::kGateExitClean:
+      return std::string(stats::VerdictName(stats::Verdict::kClean));
+    case stats::kGateExitFlaky:
+      return std::string(stats::VerdictName(stats::Verdict::kFlaky));
+    case stats::kGateExitInconclusive:
+      return std::string(stats::VerdictName(stats::Verdict::kInconclusive));
+    case stats::kGateExitUsage:
+      return "usage or environment error";
   }
   return "unexpected";
 }

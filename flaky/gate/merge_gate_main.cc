@@ -18,13 +18,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "flaky/cli/flags.h"
+#include "flaky/cli/subcommands.h"
 #include "flaky/gate/launcher.h"
 #include "flaky/gate/merge_gate.h"
 
@@ -71,28 +69,6 @@ namespace {
 
 constexpr int kUsageError = 3;
 
-// Applies FLAKY_<NAME> environment variables as flag values; command-line
-// flags parsed afterwards override them.
-bool ApplyEnvironmentTwins() {
-  for (const char* name :
-       {"base", "workspace", "committed_only", "include_manual", "universe",
-        "bazel", "bazel_startup_options", "flaky", "profiles", "max_rate",
-        "confidence", "runs", "budget", "report_dir", "store",
-        "pushgateway", "list"}) {
-    std::string variable = absl::AsciiStrToUpper(absl::StrCat("FLAKY_", name));
-    const char* value = getenv(variable.c_str());
-    if (value == nullptr) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    std::string error;
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      std::cerr << "merge gate: error: " << variable << "=" << value
-                << " is not a valid --" << name << ": " << error << "\n";
-      return false;
-    }
-  }
-  return true;
-}
-
 // Where the user was when they ran us: `bazel run` starts binaries in their
 // runfiles, and says where it was invoked.
 std::filesystem::path UserDirectory() {
@@ -110,25 +86,31 @@ std::string Absolute(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Runs `flaky gate` on the tests affected by the change since --base.\n"
-      "Usage: merge_gate_main --base=REV [flags] [-- extra bazel test flags]\n"
-      "Exit: 0 clean or nothing affected, 1 flaky, 2 inconclusive, 3 error.");
   // Everything after "--" is for the gate's bazel test, not for us.
-  std::vector<char*> ours(argv, argv + argc);
-  std::vector<std::string> bazel_test_flags;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--") {
-      ours.assign(argv, argv + i);
-      bazel_test_flags.assign(argv + i + 1, argv + argc);
-      break;
-    }
+  const flaky::cli::SplitArgs split = flaky::cli::SplitAtDoubleDash(argc, argv);
+  const std::vector<std::string>& bazel_test_flags = split.passthrough;
+  // Every flag of this file has a FLAKY_<NAME> twin; the command line wins.
+  // A bad flag or twin is a usage error (3), never absl's exit 1 (FLAKY).
+  const std::vector<std::string> known =
+      flaky::cli::FlagsDefinedIn("flaky/gate/merge_gate_main.cc");
+  const absl::Status env = flaky::cli::ApplyEnvironmentTwins(known, getenv);
+  const flaky::cli::ParsedFlags parsed = flaky::cli::ParseFlags(split.ours, known);
+  if (parsed.help) {
+    std::cout << "Runs `flaky gate` on the tests affected by the change since "
+                 "--base.\nUsage: merge_gate_main --base=REV [flags] [-- extra "
+                 "bazel test flags]\nExit: 0 clean or nothing affected, 1 "
+                 "flaky, 2 inconclusive, 3 error.\n\nFlags (each has a "
+                 "FLAKY_<FLAG> environment twin):\n"
+              << flaky::cli::FlagsHelp(known) << std::flush;
+    return 0;
   }
-  if (!ApplyEnvironmentTwins()) return kUsageError;
-  std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(ours.size()), ours.data());
-  if (positional.size() > 1) {
-    std::cerr << "merge gate: error: unexpected argument '" << positional[1]
+  const absl::Status usage = !env.ok() ? env : parsed.status;
+  if (!usage.ok()) {
+    std::cerr << "merge gate: error: " << usage.message() << "\n";
+    return kUsageError;
+  }
+  if (!parsed.positional.empty()) {
+    std::cerr << "merge gate: error: unexpected argument '" << parsed.positional[0]
               << "': the tests come from the change; put bazel test flags "
                  "after --\n";
     return kUsageError;

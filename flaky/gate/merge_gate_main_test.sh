@@ -37,6 +37,11 @@ expect 3 "merge gate: error: unknown base revision 'origin/nope'" -- "$main" --b
 expect 3 "merge gate: error: --runs and --budget are exclusive" -- "$main" --base=base --runs=5 --budget=60s
 expect 3 "merge gate: error: unexpected argument '//app:test'" -- "$main" --base=base //app:test
 expect 3 "merge gate: error: FLAKY_RUNS=many is not a valid --runs" -- env FLAKY_RUNS=many "$main" --base=base
+# A typo'd flag or value is a usage error (3), never absl's exit 1 (FLAKY).
+expect 3 "merge gate: error: unknown flag --bogus_flag" -- "$main" --base=base --bogus_flag
+expect 3 "merge gate: error: unknown flag --runz (did you mean --runs?)" -- "$main" --base=base --runz=5
+expect 3 "merge gate: error: --runs=abc is not a valid --runs" -- "$main" --base=base --runs=abc
+expect 0 "FLAKY_<FLAG> environment twin" -- "$main" --help
 expect 3 "is not a Bazel workspace (no WORKSPACE file)" -- "$main" --base=base --workspace=docs
 
 # The change touches docs only: nothing to gate, passing, and the base may

@@ -1,5 +1,5 @@
 // Assess: what flaky's statistics say about a set of summaries, in the form
-// the metrics export (rate intervals per case, verdict and amplification per
+// the metrics export (rate interval and amplification per case, verdict per
 // target and profile). `flaky serve` and a hunt's metric outputs call it on
 // every refresh.
 //
@@ -19,12 +19,12 @@
 namespace flaky::metrics {
 
 // Assess computes each case's rate with its two-sided interval at
-// gate.confidence (stats::EstimateRate), the gate's verdict per (target,
-// profile) (stats::JudgeTargets), and each profile's amplification against
-// profile "none" of the same target (stats::Amplification on the summed
-// counts; absent when that target has no "none" rows or the ratio is
-// undefined). Errors: InvalidArgument for bad gate options or a row with
-// inconsistent counts. Thread-safe (pure).
+// gate.confidence (stats::EstimateRate) and its amplification against the
+// same case under "none" (baseline::Amplifications, the report's
+// definition, at gate.confidence; baseline::GaugeValue), and the gate's
+// verdict per (target, profile) (stats::JudgeTargets). Errors:
+// InvalidArgument for bad gate options or a row with inconsistent counts.
+// Thread-safe (pure).
 absl::StatusOr<Assessments> Assess(
     const std::vector<results::CaseSummary>& summaries,
     const stats::GateOptions& gate);

@@ -75,6 +75,11 @@ absl::Status HuntExporter::RecordTrial(const results::Trial& trial) {
   return metrics_->RecordTrial(trial);
 }
 
+absl::Status HuntExporter::Accept(absl::Span<const results::Trial> run) {
+  for (const results::Trial& trial : run) FLAKY_RETURN_IF_ERROR(RecordTrial(trial));
+  return absl::OkStatus();
+}
+
 absl::Status HuntExporter::Finish(
     const std::vector<results::CaseSummary>& summaries,
     const Assessments& assessments) {

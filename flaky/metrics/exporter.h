@@ -2,7 +2,8 @@
 // metrics to their outputs.
 //
 // A hunt (`flaky hunt --metrics_address=... --pushgateway=URL
-// --textfile=PATH`) records trials live and exports the final state:
+// --textfile=PATH`) records trials live, as a sink of the hunt's trial
+// stream, and exports the final state:
 //
 //   ExportOptions options;
 //   options.metrics.version = kVersion;
@@ -11,7 +12,7 @@
 //   options.pushgateway_url = "http://127.0.0.1:9091"; // "" = no push
 //   options.textfile_path = "/var/lib/node_exporter/flaky.prom";  // "" = none
 //   FLAKY_ASSIGN_OR_RETURN(auto exporter, HuntExporter::Start(options));
-//   for (const Trial& trial : trials) exporter->RecordTrial(trial);  // live
+//   RunHunt(hunt_options, {..., .sinks = {exporter.get()}});  // live
 //   FLAKY_RETURN_IF_ERROR(exporter->Finish(summaries, assessments));
 //
 // `flaky serve` answers every scrape from the store:
@@ -33,12 +34,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "flaky/metrics/exposer.h"
 #include "flaky/metrics/metrics.h"
 #include "flaky/metrics/pusher.h"
 #include "flaky/metrics/refresh.h"
 #include "flaky/results/summary.h"
 #include "flaky/results/trial.h"
+#include "flaky/results/trial_sink.h"
 #include "prometheus/registry.h"
 
 namespace flaky::metrics {
@@ -78,8 +81,10 @@ struct ExportOptions {
 };
 
 // HuntExporter owns a registry, the metrics in it and their outputs for
-// one hunt. Thread-safe like FlakyMetrics.
-class HuntExporter {
+// one hunt, and is a sink of the hunt's trial stream: every trial counts in
+// flaky_trials_total and flaky_trial_duration_seconds as soon as its run
+// is read. Thread-safe like FlakyMetrics.
+class HuntExporter : public results::TrialSink {
  public:
   // Start validates the options, starts the live endpoint and the periodic
   // pusher. Errors as MetricsEndpoint::Start and Pusher::Create (a bad URL,
@@ -87,10 +92,13 @@ class HuntExporter {
   static absl::StatusOr<std::unique_ptr<HuntExporter>> Start(
       const ExportOptions& options);
 
-  ~HuntExporter();
+  ~HuntExporter() override;
 
   // RecordTrial counts one trial live (see FlakyMetrics::RecordTrial).
   absl::Status RecordTrial(const results::Trial& trial);
+
+  // Accept records every trial of one run (RecordTrial); the first error.
+  absl::Status Accept(absl::Span<const results::Trial> run) override;
 
   // Finish sets the final summaries and assessments, stops the periodic
   // pusher with a final push and writes the textfile. Every output is

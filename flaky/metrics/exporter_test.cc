@@ -47,8 +47,8 @@ Snapshot OneCase(int64_t failures, int64_t trials) {
   snapshot.summaries.push_back(summary);
   const double rate = static_cast<double>(failures) / trials;
   snapshot.assessments.cases.push_back(
-      {kTarget, kCase, "chaos:7", rate, rate / 2, std::min(1.0, rate * 2)});
-  snapshot.assessments.profiles.push_back({kTarget, "chaos:7", Verdict::kFlaky, 12.5});
+      {kTarget, kCase, "chaos:7", rate, rate / 2, std::min(1.0, rate * 2), 12.5});
+  snapshot.assessments.profiles.push_back({kTarget, "chaos:7", Verdict::kFlaky});
   return snapshot;
 }
 
@@ -100,10 +100,36 @@ TEST(HuntExporter, ExportsLiveThenFinalStateToEveryOutput) {
                                                    rate_line)));
   EXPECT_THAT(ReadFileOrEmpty(options.textfile_path),
               AllOf(HasSubstr(absl::StrCat("flaky_flake_rate_ratio{", rate_line)),
-                    HasSubstr("flaky_amplification_ratio{profile=\"chaos:7\",target=\"" +
-                              std::string(kTarget) + "\"} 12.5")));
+                    HasSubstr(absl::StrCat("flaky_amplification_ratio{profile=\"chaos:7\","
+                                           "target=\"", kTarget, "\",test_case=\"", kCase,
+                                           "\"} 12.5"))));
   EXPECT_THAT((*exporter)->Finish(final_state.summaries, final_state.assessments),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST(HuntExporter, IsASinkOfTheTrialStream) {
+  ExportOptions options;
+  options.listen_address = "127.0.0.1:0";
+  auto exporter = HuntExporter::Start(options);
+  ASSERT_THAT(exporter, IsOk());
+  results::TrialSink& sink = **exporter;
+  results::Trial pass = FailedTrial();
+  pass.outcome = results::Outcome::kPass;
+  pass.duration = absl::Milliseconds(300);
+  results::Trial fail = FailedTrial();
+  fail.duration = absl::Milliseconds(20);
+  ASSERT_THAT(sink.Accept({pass, fail}), IsOk());
+  auto live = testing::HttpGet((*exporter)->endpoint()->url());
+  ASSERT_THAT(live, IsOk());
+  const std::string series = absl::StrCat("profile=\"chaos:7\",target=\"", kTarget, "\"");
+  EXPECT_THAT(live->body,
+              AllOf(HasSubstr(absl::StrCat("flaky_trial_duration_seconds_count{", series, "} 2")),
+                    HasSubstr(absl::StrCat("flaky_trial_duration_seconds_sum{", series,
+                                           "} 0.32")),
+                    HasSubstr(absl::StrCat("flaky_trial_duration_seconds_bucket{", series,
+                                           ",le=\"0.025\"} 1"))));
+  results::Trial no_target;
+  EXPECT_THAT(sink.Accept({no_target}), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(HuntExporter, ASnapshotSourceRefreshesEveryScrapeAndPush) {

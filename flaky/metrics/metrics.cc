@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "flaky/base/status_macros.h"
@@ -45,6 +46,12 @@ absl::Status ValidateEstimate(const CaseEstimate& e) {
         e.lower, ", rate=", e.rate, ", upper=", e.upper,
         "): pass the stats library's interval unchanged"));
   }
+  if (e.amplification.has_value() &&
+      (std::isnan(*e.amplification) || *e.amplification < 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "amplification of ", key, " is ", *e.amplification,
+        ": it must be >= 0 (or +inf)"));
+  }
   return absl::OkStatus();
 }
 
@@ -54,27 +61,13 @@ absl::Status ValidateAssessment(const ProfileAssessment& a) {
         "verdict for (target=", a.target, ", profile=", a.profile,
         ") has no target or profile"));
   }
-  if (a.amplification.has_value() &&
-      (std::isnan(*a.amplification) || *a.amplification < 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "amplification of (target=", a.target, ", profile=", a.profile,
-        ") is ", *a.amplification, ": it must be >= 0 (or +inf)"));
-  }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::string_view VerdictLabel(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kClean:
-      return "clean";
-    case Verdict::kFlaky:
-      return "flaky";
-    case Verdict::kInconclusive:
-      return "inconclusive";
-  }
-  return "inconclusive";
+std::string VerdictLabel(Verdict verdict) {
+  return absl::AsciiStrToLower(stats::VerdictName(verdict));
 }
 
 struct FlakyMetrics::Families {
@@ -137,7 +130,8 @@ absl::StatusOr<std::unique_ptr<FlakyMetrics>> FlakyMetrics::Create(
         &prometheus::BuildGauge()
              .Name("flaky_amplification_ratio")
              .Help("Flake rate under the profile divided by the rate under "
-                   "profile none, same target.")
+                   "profile none, same target and test case (the report's "
+                   "bound when one side never failed).")
              .Register(registry);
     f.runs_since_failure =
         &prometheus::BuildGauge()
@@ -334,6 +328,9 @@ absl::Status FlakyMetrics::UpdateSummaries(
         set(families_->rate, labels, s.estimate->rate);
         set(families_->rate_lower, labels, s.estimate->lower);
         set(families_->rate_upper, labels, s.estimate->upper);
+        if (s.estimate->amplification.has_value()) {
+          set(families_->amplification, labels, *s.estimate->amplification);
+        }
       }
       if (s.runs_since_failure.has_value()) {
         set(families_->runs_since_failure, labels,
@@ -345,13 +342,8 @@ absl::Status FlakyMetrics::UpdateSummaries(
         set(families_->verdict,
             {{"target", ValidUtf8(a.target)},
              {"profile", ValidUtf8(a.profile)},
-             {"verdict", std::string(VerdictLabel(v))}},
+             {"verdict", VerdictLabel(v)}},
             v == a.verdict ? 1 : 0);
-      }
-      if (a.amplification.has_value()) {
-        set(families_->amplification,
-            {{"target", ValidUtf8(a.target)}, {"profile", ValidUtf8(a.profile)}},
-            *a.amplification);
       }
     }
     std::sort(touched.begin(), touched.end());

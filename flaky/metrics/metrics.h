@@ -16,9 +16,9 @@
 // Cardinality is bounded: each target keeps at most
 // `max_cases_per_target` test_case label values; further cases of that
 // target are folded into test_case="other" (counters add up; the rate
-// gauges of "other" show the folded case with the highest rate, the
-// runs-since-last-failure gauge the smallest value, so an alert on "other"
-// still fires when any folded case turns flaky). A trial of a target without
+// gauges and the amplification of "other" show the folded case with the
+// highest rate, the runs-since-last-failure gauge the smallest value, so an
+// alert on "other" still fires when any folded case turns flaky). A trial of a target without
 // per-case results (Trial::test_case == "") is labelled test_case="all".
 // gtest case names contain a dot, so neither "other" nor "all" can collide.
 #ifndef FLAKY_METRICS_METRICS_H_
@@ -58,14 +58,17 @@ inline constexpr absl::string_view kWholeTargetCase = "all";
 // for the current verdict and 0 for the others.
 using Verdict = stats::Verdict;
 
-// VerdictLabel returns the label value of `verdict`: "clean", "flaky" or
-// "inconclusive" (lowercase, as Prometheus label values usually are).
-absl::string_view VerdictLabel(Verdict verdict);
+// VerdictLabel returns the label value of `verdict`: stats::VerdictName in
+// lowercase ("clean", "flaky", "inconclusive"), as Prometheus label values
+// usually are.
+std::string VerdictLabel(Verdict verdict);
 
 // CaseEstimate is the flake rate of one (target, test case, profile) with
 // its two-sided confidence interval, all in [0, 1] with
-// lower <= rate <= upper. Computed by the caller (flaky/stats); metrics only
-// export it.
+// lower <= rate <= upper, and its amplification (>= 0, may be +inf):
+// baseline::GaugeValue of baseline::Amplifications, the report's
+// definition; none for profile "none", without a "none" row, or when
+// neither failed. Computed by the caller (assess.h); metrics only export it.
 struct CaseEstimate {
   std::string target;
   std::string test_case;  // as in CaseSummary ("" for the whole target)
@@ -73,18 +76,15 @@ struct CaseEstimate {
   double rate = 0;
   double lower = 0;
   double upper = 0;
+  std::optional<double> amplification = std::nullopt;
 };
 
 // ProfileAssessment is the verdict of one (target, profile) (what
-// stats::JudgeTargets returns) and, for
-// profiles other than "none", its amplification: the ratio of its flake rate
-// to the rate of profile "none" on the same target (>= 0, may be +inf when
-// the baseline never failed).
+// stats::JudgeTargets returns).
 struct ProfileAssessment {
   std::string target;
   std::string profile;
   Verdict verdict = Verdict::kInconclusive;
-  std::optional<double> amplification;
 };
 
 // Assessments are the caller's statistics that go with a set of summaries.
@@ -137,7 +137,7 @@ class FlakyMetrics {
   // recorded live are not counted twice). Gauge series absent from this
   // update are removed. A summary without a matching CaseEstimate exports no
   // rate gauges. InvalidArgument (naming the offending key) for an estimate
-  // outside [0, 1] or with lower > rate > upper, a negative or NaN
+  // outside [0, 1] or with lower > rate > upper or a negative or NaN
   // amplification, or an estimate or assessment with no target.
   absl::Status UpdateSummaries(const std::vector<results::CaseSummary>& summaries,
                                const Assessments& assessments);

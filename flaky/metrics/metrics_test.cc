@@ -215,10 +215,10 @@ TEST(FlakyMetrics, UpdateSummariesExportsRatesVerdictsAndAmplification) {
       MakeSummary(kOriginal, kCase, "none", 498, 2, 120),
   };
   Assessments assessments;
-  assessments.cases = {{kOriginal, kCase, "chaos:7", 0.074, 0.053, 0.1},
+  assessments.cases = {{kOriginal, kCase, "chaos:7", 0.074, 0.053, 0.1, 18.5},
                        {kOriginal, kCase, "none", 0.004, 0.0005, 0.0144}};
-  assessments.profiles = {{kOriginal, "chaos:7", Verdict::kFlaky, 18.5},
-                          {kOriginal, "none", Verdict::kInconclusive, {}}};
+  assessments.profiles = {{kOriginal, "chaos:7", Verdict::kFlaky},
+                          {kOriginal, "none", Verdict::kInconclusive}};
   ASSERT_THAT(metrics->UpdateSummaries(summaries, assessments), IsOk());
 
   const Labels chaos = {
@@ -262,7 +262,8 @@ TEST(FlakyMetrics, UpdateSummariesExportsRatesVerdictsAndAmplification) {
                          1.0)));
   EXPECT_THAT(Samples(registry, "flaky_amplification_ratio"),
               UnorderedElementsAre(std::make_pair(
-                  Labels{{"target", kOriginal}, {"profile", "chaos:7"}}, 18.5)));
+                  Labels{{"target", kOriginal}, {"test_case", kCase}, {"profile", "chaos:7"}},
+                  18.5)));
 }
 
 TEST(FlakyMetrics, UpdateSummariesRaisesCountersWithoutCountingLiveTrialsTwice) {
@@ -325,12 +326,12 @@ TEST(FlakyMetrics, UpdateSummariesRemovesGaugesThatDisappeared) {
   prometheus::Registry registry;
   auto metrics = MakeMetrics(registry);
   Assessments both;
-  both.profiles = {{kOriginal, "none", Verdict::kFlaky, {}},
-                   {kFixed, "none", Verdict::kClean, {}}};
+  both.profiles = {{kOriginal, "none", Verdict::kFlaky},
+                   {kFixed, "none", Verdict::kClean}};
   ASSERT_THAT(metrics->UpdateSummaries({}, both), IsOk());
   EXPECT_EQ(Samples(registry, "flaky_verdict_state").size(), 6u);
   Assessments one;
-  one.profiles = {{kFixed, "none", Verdict::kFlaky, {}}};
+  one.profiles = {{kFixed, "none", Verdict::kFlaky}};
   ASSERT_THAT(metrics->UpdateSummaries({}, one), IsOk());
   EXPECT_THAT(
       Samples(registry, "flaky_verdict_state"),
@@ -359,13 +360,13 @@ TEST(FlakyMetrics, RejectsNegativeAmplification) {
   prometheus::Registry registry;
   auto metrics = MakeMetrics(registry);
   Assessments assessments;
-  assessments.profiles = {{kOriginal, "hogs:2", Verdict::kFlaky, -1.0}};
+  assessments.cases = {{kOriginal, "A.B", "hogs:2", 0.2, 0.1, 0.3, -1.0}};
   EXPECT_THAT(metrics->UpdateSummaries({}, assessments),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("amplification of (target=//tests/race:"
-                                 "already_running_original, profile=hogs:2) is -1")));
-  assessments.profiles = {{kOriginal, "hogs:2", Verdict::kFlaky,
-                           std::numeric_limits<double>::infinity()}};
+                                 "already_running_original, test_case=A.B, "
+                                 "profile=hogs:2) is -1")));
+  assessments.cases[0].amplification = std::numeric_limits<double>::infinity();
   EXPECT_THAT(metrics->UpdateSummaries({}, assessments), IsOk());
 }
 

@@ -4,7 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "flaky/base/status_matchers.h"
 #include "flaky/metrics/metrics.h"
 #include "flaky/metrics/testing/http.h"
@@ -79,7 +81,16 @@ TEST_F(PusherTest, PushGroupsByJobInstanceAndCommit) {
   EXPECT_THAT(both, HasSubstr("instance=\"ci/worker 3\",job=\"flaky\",outcome=\"fail\""));
   EXPECT_THAT(both, HasSubstr("instance=\"ci/worker 4\",job=\"flaky\",outcome=\"pass\""));
   ASSERT_THAT((*other)->Delete(), IsOk());
-  EXPECT_THAT(GatewayMetrics(), Not(HasSubstr("instance=\"ci/worker 4\"")));
+  // The Pushgateway answers a delete with 202 Accepted and applies it
+  // afterwards: wait for it (reading at once sometimes still saw it).
+  EXPECT_THAT(testing::PollUntil("the deleted group to go", absl::Seconds(30),
+                                 [&](std::string* note) {
+                                   *note = GatewayMetrics();
+                                   return !absl::StrContains(*note,
+                                                             "instance=\"ci/worker 4\"");
+                                 }),
+              IsOk());
+  EXPECT_THAT(GatewayMetrics(), HasSubstr("instance=\"ci/worker 3\""));
 }
 
 TEST_F(PusherTest, AnInconsistentPushIsRejected) {

@@ -95,7 +95,7 @@ class GateEndToEndTest : public ::testing::Test {
     ReportRequest request;
     request.title = "gate";
     if (summaries.ok()) request.summaries = *summaries;
-    request.metadata.mode = "bazel_runs";
+    request.metadata.mode = results::HuntMode::kBazelRuns;
     request.metadata.gate.max_rate = 0.001;
     request.metadata.gate.confidence = 0.95;
     return request;

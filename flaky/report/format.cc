@@ -68,7 +68,7 @@ std::string FormatDate(absl::Time date) {
 std::string MetadataLine(const Report& report) {
   const HuntMetadata& m = report.metadata;
   std::vector<std::string> parts;
-  if (!m.mode.empty()) parts.push_back(absl::StrCat("mode ", m.mode));
+  if (m.mode) parts.push_back(absl::StrCat("mode ", results::HuntModeName(*m.mode)));
   if (!m.commit.empty()) parts.push_back(absl::StrCat("commit ", m.commit));
   if (!m.host.empty()) parts.push_back(absl::StrCat("host ", m.host));
   if (m.date != absl::UnixEpoch()) parts.push_back(FormatDate(m.date));

@@ -57,7 +57,7 @@ absl::StatusOr<json> ReportToJson(const Report& report) {
   doc["schema_version"] = kSchemaVersion;
   doc["title"] = Utf8(report.title);
   json metadata = {
-      {"mode", Utf8(m.mode)},
+      {"mode", m.mode ? std::string(results::HuntModeName(*m.mode)) : ""},
       {"commit", Utf8(m.commit)},
       {"host", Utf8(m.host)},
       {"date", absl::FormatTime(absl::RFC3339_sec, m.date, absl::UTCTimeZone())},

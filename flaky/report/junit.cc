@@ -78,7 +78,9 @@ absl::StatusOr<std::string> RenderJUnit(const Report& report, int max_signatures
   if (!report.metadata.host.empty()) Attribute(suite, "hostname", report.metadata.host);
   pugi::xml_node suite_properties = suite.append_child("properties");
   Property(suite_properties, "commit", report.metadata.commit);
-  Property(suite_properties, "mode", report.metadata.mode);
+  Property(suite_properties, "mode",
+           report.metadata.mode ? std::string(results::HuntModeName(*report.metadata.mode))
+                                : "");
   Property(suite_properties, "max_rate", absl::StrCat(report.metadata.gate.max_rate));
   Property(suite_properties, "confidence", absl::StrCat(report.metadata.gate.confidence));
 
@@ -130,12 +132,14 @@ absl::StatusOr<std::string> RenderJUnit(const Report& report, int max_signatures
     }
     if (v.verdict == stats::Verdict::kFlaky) {
       pugi::xml_node failure = testcase.append_child("failure");
-      Attribute(failure, "type", "FLAKY");
-      Attribute(failure, "message", absl::StrCat("FLAKY: ", v.reason));
+      const std::string flaky(stats::VerdictName(stats::Verdict::kFlaky));
+      Attribute(failure, "type", flaky);
+      Attribute(failure, "message", absl::StrCat(flaky, ": ", v.reason));
       failure.text().set(XmlSafeText(details).c_str());
     } else if (v.verdict == stats::Verdict::kInconclusive) {
       pugi::xml_node skip = testcase.append_child("skipped");
-      Attribute(skip, "message", absl::StrCat("INCONCLUSIVE: ", v.reason));
+      Attribute(skip, "message", absl::StrCat(stats::VerdictName(stats::Verdict::kInconclusive),
+                                              ": ", v.reason));
     }
     pugi::xml_node out = testcase.append_child("system-out");
     out.text().set(XmlSafeText(absl::StrCat(v.reason, "\n", details)).c_str());

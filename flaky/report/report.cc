@@ -123,10 +123,6 @@ absl::StatusOr<std::vector<RowStats>> ComputeRowStats(const Report& report) {
       judgements[{verdict.target, c.test_case, verdict.profile}] = &c.judgement;
     }
   }
-  std::map<std::pair<std::string, std::string>, const results::CaseSummary*> baselines;
-  for (const results::CaseSummary& row : report.rows) {
-    if (row.profile == kBaselineProfile) baselines[{row.target, row.test_case}] = &row;
-  }
   std::vector<RowStats> out;
   out.reserve(report.rows.size());
   for (const results::CaseSummary& row : report.rows) {
@@ -154,18 +150,20 @@ absl::StatusOr<std::vector<RowStats>> ComputeRowStats(const Report& report) {
       stats.verdict = judged->second->verdict;
       stats.reason = judged->second->reason;
     }
-    auto baseline = baselines.find({row.target, row.test_case});
-    if (row.profile != kBaselineProfile && baseline != baselines.end() &&
-        row.trials > 0 && baseline->second->trials > 0) {
-      absl::StatusOr<stats::RateRatio> ratio =
-          stats::Amplification(row.failures, row.trials, baseline->second->failures,
-                               baseline->second->trials, confidence);
-      if (!ratio.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, ratio.status().message()));
-      }
-      stats.amplification = *ratio;
-    }
     out.push_back(std::move(stats));
+  }
+  // The metrics' definition too (baseline/amplification.h), by (target,
+  // case, profile); after the rows' own checks, which name a bad row best.
+  FLAKY_ASSIGN_OR_RETURN(std::vector<baseline::CaseAmplification> amplifications,
+                         baseline::Amplifications(report.rows, confidence));
+  std::map<std::tuple<std::string, std::string, std::string>, const stats::RateRatio*>
+      ratios;
+  for (const baseline::CaseAmplification& a : amplifications) {
+    ratios[{a.target, a.test_case, a.profile}] = &a.ratio;
+  }
+  for (RowStats& stats : out) {
+    auto ratio = ratios.find({stats.row->target, stats.row->test_case, stats.row->profile});
+    if (ratio != ratios.end()) stats.amplification = *ratio->second;
   }
   return out;
 }

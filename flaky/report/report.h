@@ -4,7 +4,7 @@
 // case summaries.
 //
 //   HuntMetadata metadata;
-//   metadata.mode = "bazel_runs";
+//   metadata.mode = results::HuntMode::kBazelRuns;
 //   metadata.commit = "1a2b3c4";
 //   metadata.gate.max_rate = 0.001;
 //   FLAKY_ASSIGN_OR_RETURN(Report report,
@@ -27,6 +27,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "flaky/baseline/amplification.h"
+#include "flaky/results/hunt_state.h"
 #include "flaky/results/summary.h"
 #include "flaky/stats/binomial.h"
 #include "flaky/stats/compare.h"
@@ -39,11 +41,11 @@ namespace flaky::report {
 inline constexpr int kSchemaVersion = 2;
 
 // kBaselineProfile is the profile amplification is measured against.
-inline constexpr char kBaselineProfile[] = "none";
+using ::flaky::baseline::kBaselineProfile;
 
 // HuntMetadata says how the trials were produced and judged.
 struct HuntMetadata {
-  std::string mode;    // "bazel_runs" or "in_process_repeat" (see runner)
+  std::optional<results::HuntMode> mode;  // nullopt: not known
   std::string commit;  // of the workspace under test
   std::string host;
   absl::Time date = absl::UnixEpoch();  // when the hunt ran
@@ -107,8 +109,9 @@ struct RowStats {
   // The case's verdict from Report::verdicts; nullopt when not judged.
   std::optional<stats::Verdict> verdict;
   std::string reason;
-  // Against the same (target, case) under `none`; nullopt for `none` itself,
-  // when there is no such row, or when either side has no trials.
+  // baseline::Amplifications: against the same (target, case) under
+  // `none`; nullopt for `none` itself, when there is no such row, or when
+  // either side has no trials.
   std::optional<stats::RateRatio> amplification;
   // Runs per failure (1 / rate with its interval) and the observed runs to
   // the first failure; nullopt when the row has no trials.

@@ -27,7 +27,7 @@ results::CaseSummary Row(const std::string& target, const std::string& test_case
   row.trials_since_last_failure = failures == 0 ? trials : 3;
   if (failures > 0) row.trials_to_first_failure = trials / failures;
   row.total_duration = absl::Milliseconds(40 * trials);
-  row.mode = "bazel_runs";
+  row.mode = std::string(results::HuntModeName(results::HuntMode::kBazelRuns));
   return row;
 }
 
@@ -68,7 +68,7 @@ Report SampleReport() {
   rows.push_back(Row(kFixed, "AlreadyRunning.Fixed", "cgroup:20", 0, 500));
 
   HuntMetadata metadata;
-  metadata.mode = "bazel_runs";
+  metadata.mode = results::HuntMode::kBazelRuns;
   metadata.commit = "1a2b3c4d";
   metadata.host = "ci-worker-7";
   metadata.date = absl::FromUnixSeconds(1795795200);  // 2026-11-27 16:00 UTC

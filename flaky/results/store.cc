@@ -401,7 +401,8 @@ absl::Status Store::BeginHunt(const HuntRecord& hunt) {
   BindText(stmt, 5, hunt.host);
   BindText(stmt, 6, nlohmann::json(hunt.profiles).dump());
   BindText(stmt, 7, hunt.mode);
-  BindText(stmt, 8, hunt.status.empty() ? "running" : hunt.status);
+  BindText(stmt, 8,
+           hunt.status.empty() ? FormatHuntStatus(HuntStatus::kRunning) : hunt.status);
   if (sqlite3_step(stmt) != SQLITE_DONE) {
     if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return absl::AlreadyExistsError(absl::StrCat(

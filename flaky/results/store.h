@@ -5,7 +5,8 @@
 //                          Store::Open("/ws/flaky.db"));
 //   FLAKY_RETURN_IF_ERROR(store->BeginHunt(hunt));
 //   FLAKY_RETURN_IF_ERROR(store->InsertTrials(trials_of_one_bazel_run));
-//   FLAKY_RETURN_IF_ERROR(store->FinishHunt(hunt.id, "done", absl::Now()));
+//   FLAKY_RETURN_IF_ERROR(store->FinishHunt(
+//       hunt.id, FormatHuntStatus(HuntStatus::kDone), absl::Now()));
 //   Filter filter;
 //   filter.hunt_ids = {hunt.id};
 //   FLAKY_ASSIGN_OR_RETURN(std::vector<CaseSummary> cases,
@@ -43,6 +44,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "flaky/results/log_keeper.h"
+#include "flaky/results/hunt_state.h"
 #include "flaky/results/summary.h"
 #include "flaky/results/trial.h"
 
@@ -63,9 +65,10 @@ struct HuntRecord {
   std::string commit;  // `git rev-parse HEAD`, or ""
   std::string host;
   std::vector<std::string> profiles;  // as given, e.g. {"none", "cgroup:20"}
-  std::string mode;  // "bazel_runs" or "in_process_repeat"
-  // Written by FinishHunt, read back by ListHunts: "running" until then.
-  std::string status = "running";
+  std::string mode;  // HuntModeName (hunt_state.h): "bazel_runs", ...
+  // Written by FinishHunt, read back by ListHunts: "running" until then;
+  // FormatHuntStatus's text (hunt_state.h), e.g. "failed: <reason>".
+  std::string status = std::string(HuntStatusName(HuntStatus::kRunning));
   std::optional<absl::Time> finished_at;
   int64_t trials = 0;  // ListHunts only: trials stored for the hunt
 };
@@ -128,8 +131,9 @@ class Store {
   // longer than busy_timeout).
   absl::Status InsertTrials(absl::Span<const Trial> trials);
 
-  // FinishHunt sets the hunt's final status (e.g. "done", "interrupted",
-  // "failed: <reason>") and end time. NotFound for an unknown id.
+  // FinishHunt sets the hunt's final status (FormatHuntStatus: "done",
+  // "interrupted", "failed: <reason>") and end time. NotFound for an
+  // unknown id.
   absl::Status FinishHunt(absl::string_view hunt_id, absl::string_view status,
                           absl::Time finished_at);
 

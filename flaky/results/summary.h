@@ -49,7 +49,7 @@ struct CaseSummary {
   int64_t trials_since_last_failure = 0;
   absl::Duration total_duration = absl::ZeroDuration();
   std::vector<SignatureCount> signatures;  // most frequent first
-  std::string mode;  // "bazel_runs" or "in_process_repeat" (see runner)
+  std::string mode;  // the hunt's HuntModeName (hunt_state.h)
 };
 
 }  // namespace flaky::results

@@ -19,7 +19,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -34,6 +33,7 @@
 #include "flaky/runner/hunt_cgroup.h"
 #include "flaky/runner/progress.h"
 #include "flaky/runner/run_trials.h"
+#include "flaky/runner/store_writer.h"
 #include "flaky/starve/cgroup.h"
 #include "flaky/starve/profile.h"
 
@@ -125,6 +125,9 @@ class Hunter {
         clock_(*env.clock),
         progress_(*env.out, env.tty, *env.clock) {}
 
+  Hunter(const Hunter&) = delete;
+  Hunter& operator=(const Hunter&) = delete;
+
   absl::StatusOr<HuntResult> Run();
 
   // CleanUp removes the hunt's cgroups (whatever Run returned).
@@ -135,10 +138,12 @@ class Hunter {
   absl::Status CheckWorkspace();
   absl::StatusOr<std::vector<std::string>> ValidateTargets();
   absl::StatusOr<std::string> ResolveWrapper();
-  std::string GitCommit();
   absl::Status Build(const std::vector<std::string>& targets);
   int NextRoundSize(const ProfileState& state, int profiles_left);
   absl::StatusOr<RoundEnd> RunRound(ProfileState& state, int runs);
+  // Publish hands one run's trials to every sink of the trial stream.
+  absl::Status Publish(const std::vector<Trial>& run);
+  // Flush asks every sink to write what it holds (the store's batch).
   absl::Status Flush();
   absl::Status HandleResults(ProfileState& state, const BepEvents& events);
   absl::StatusOr<bool> Decided(const ProfileState& state);
@@ -151,21 +156,22 @@ class Hunter {
   // SkipArm takes an arm that cannot be applied out of the search; an
   // error when it was the last one.
   absl::Status SkipArm(ProfileState& state);
-  ProgressSnapshot Snapshot(const std::string& profile) const;
   bool StopRequested() const { return env_.stop->load(); }
   absl::Status Fail(absl::Status status);
 
   const HuntOptions& options_;
   const HuntEnvironment& env_;
   Clock& clock_;
-  ProgressPrinter progress_;
+  RunProgress progress_;
   HuntResult result_;
   std::vector<ProfileState> states_;
   std::unique_ptr<results::Store> store_;
+  // The trial stream: the store writer first (so what the others show is
+  // being written), then the environment's sinks, then the progress line.
+  std::unique_ptr<StoreWriter> store_writer_;
+  std::vector<results::TrialSink*> sinks_;
   bool hunt_begun_ = false;
   absl::Time started_;
-  std::vector<Trial> pending_;
-  absl::Time last_flush_;
   RunContext context_;
   std::optional<std::string> starve_error_;
   bool starve_error_remote_ = false;  // the wrapper failed on a remote worker
@@ -173,13 +179,15 @@ class Hunter {
   // remote cache); the hunt stops with it.
   std::optional<absl::Status> results_error_;
   int round_ = 0;
-  int64_t runs_planned_ = 0;
   std::string cgroup_parent_;  // relative to the mount; "" when unused
   std::string cgroup_mount_;
   std::optional<ArmSearch> search_;  // with options_.auto_search
 };
 
 absl::Status Hunter::CheckOptions() {
+  if (options_.hunt_id.empty()) {
+    return absl::InvalidArgumentError("the hunt needs an id (HuntOptions::hunt_id)");
+  }
   if (options_.targets.empty()) {
     return absl::InvalidArgumentError(
         "no targets: name the test targets to hunt, e.g. flaky hunt "
@@ -298,13 +306,6 @@ absl::StatusOr<std::string> Hunter::ResolveWrapper() {
       "--starve_wrapper=LABEL"));
 }
 
-std::string Hunter::GitCommit() {
-  absl::StatusOr<CommandResult> git = env_.launcher->Run(
-      {.argv = {"git", "rev-parse", "HEAD"}, .working_dir = options_.workspace});
-  if (!git.ok() || !git->status.Exited(0)) return "";
-  return std::string(absl::StripAsciiWhitespace(git->stdout_text));
-}
-
 absl::Status Hunter::Build(const std::vector<std::string>& targets) {
   const std::string log = absl::StrCat(result_.work_dir, "/build.log");
   progress_.Message(absl::StrCat("flaky: building ", targets.size(),
@@ -359,27 +360,18 @@ int Hunter::NextRoundSize(const ProfileState& state, int profiles_left) {
   return static_cast<int>(std::min<int64_t>(left, round));
 }
 
-ProgressSnapshot Hunter::Snapshot(const std::string& profile) const {
-  ProgressSnapshot snapshot;
-  snapshot.profile = profile;
-  snapshot.runs_done = result_.runs;
-  snapshot.failed_runs = result_.failed_runs;
-  snapshot.elapsed = clock_.Now() - started_;
-  if (options_.budget > absl::ZeroDuration()) {
-    snapshot.budget = options_.budget;
-  } else if (!options_.until_decided) {
-    snapshot.runs_planned = runs_planned_;
-  }
-  return snapshot;
+absl::Status Hunter::Publish(const std::vector<Trial>& run) {
+  for (results::TrialSink* sink : sinks_) FLAKY_RETURN_IF_ERROR(sink->Accept(run));
+  return absl::OkStatus();
 }
 
 absl::Status Hunter::Flush() {
-  if (pending_.empty()) return absl::OkStatus();
-  FLAKY_RETURN_IF_ERROR(store_->InsertTrials(pending_));
-  result_.trials += static_cast<int64_t>(pending_.size());
-  pending_.clear();
-  last_flush_ = clock_.Now();
-  return absl::OkStatus();
+  absl::Status first = absl::OkStatus();
+  for (results::TrialSink* sink : sinks_) {
+    if (absl::Status flushed = sink->Flush(); first.ok()) first = flushed;
+  }
+  if (store_writer_ != nullptr) result_.trials = store_writer_->written();
+  return first;
 }
 
 absl::Status Hunter::HandleResults(ProfileState& state,
@@ -425,15 +417,9 @@ absl::Status Hunter::HandleResults(ProfileState& state,
       ++state.failed_runs;
       ++result_.failed_runs;
     }
-    pending_.insert(pending_.end(), std::make_move_iterator(trials.begin()),
-                    std::make_move_iterator(trials.end()));
+    FLAKY_RETURN_IF_ERROR(Publish(trials));
   }
-  if (static_cast<int>(pending_.size()) >= options_.batch_trials ||
-      (!pending_.empty() &&
-       clock_.Now() - last_flush_ >= options_.batch_interval)) {
-    FLAKY_RETURN_IF_ERROR(Flush());
-  }
-  progress_.Update(Snapshot(state.text));
+  progress_.Refresh();
   return absl::OkStatus();
 }
 
@@ -459,6 +445,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
       .bep_path = bep_path,
   };
   context_.profile = state.text;
+  progress_.SetProfile(state.text);
   const absl::Time round_start = clock_.Now();
   FLAKY_ASSIGN_OR_RETURN(
       std::unique_ptr<Process> bazel,
@@ -580,8 +567,10 @@ absl::Status Hunter::Fail(absl::Status status) {
     (void)Flush();
     (void)store_->FinishHunt(
         result_.hunt_id,
-        absl::StrCat(absl::IsCancelled(status) ? "interrupted: " : "failed: ",
-                     status.message()),
+        results::FormatHuntStatus(absl::IsCancelled(status)
+                                      ? results::HuntStatus::kInterrupted
+                                      : results::HuntStatus::kFailed,
+                                  status.message()),
         clock_.Now());
   }
   return status;
@@ -590,14 +579,11 @@ absl::Status Hunter::Fail(absl::Status status) {
 absl::StatusOr<HuntResult> Hunter::Run() {
   const absl::Time hunt_start = clock_.Now();
   started_ = hunt_start;
-  last_flush_ = started_;
   FLAKY_RETURN_IF_ERROR(CheckOptions());
   FLAKY_RETURN_IF_ERROR(CheckWorkspace());
-  result_.hunt_id = options_.hunt_id.empty()
-                        ? absl::FormatTime("%Y%m%d-%H%M%S", started_,
-                                           absl::UTCTimeZone())
-                        : options_.hunt_id;
-  result_.mode = options_.repeat > 1 ? "in_process_repeat" : "bazel_runs";
+  result_.hunt_id = options_.hunt_id;
+  result_.mode = options_.repeat > 1 ? results::HuntMode::kInProcessRepeat
+                                     : results::HuntMode::kBazelRuns;
   result_.store_path = options_.store_path;
   result_.work_dir = absl::StrCat(options_.store_path, ".hunts/",
                                   result_.hunt_id);
@@ -614,10 +600,17 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   FLAKY_ASSIGN_OR_RETURN(
       store_, results::Store::Open(options_.store_path,
                                    {.max_log_bytes = options_.max_log_bytes}));
+  store_writer_ = std::make_unique<StoreWriter>(
+      *store_, clock_,
+      StoreBatching{.batch_trials = options_.batch_trials,
+                    .batch_interval = options_.batch_interval});
+  sinks_ = {store_writer_.get()};
+  sinks_.insert(sinks_.end(), env_.sinks.begin(), env_.sinks.end());
+  sinks_.push_back(&progress_);
   FLAKY_RETURN_IF_ERROR(MakeDirectories(result_.work_dir));
   FLAKY_ASSIGN_OR_RETURN(result_.targets, ValidateTargets());
   FLAKY_ASSIGN_OR_RETURN(result_.wrapper, ResolveWrapper());
-  const std::string commit = GitCommit();
+  const std::string& commit = options_.commit;
   result_.commit = commit;
   context_ = {.hunt_id = result_.hunt_id,
               .profile = "",
@@ -654,15 +647,24 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   hunt.commit = commit;
   hunt.host = options_.host;
   hunt.profiles = profiles;
-  hunt.mode = result_.mode;
+  hunt.mode = std::string(results::HuntModeName(result_.mode));
   FLAKY_RETURN_IF_ERROR(store_->BeginHunt(hunt));
   hunt_begun_ = true;
   // Rates, ETAs and the budget count from the first run, not from the
   // build (which may take minutes once and says nothing about run time).
   started_ = clock_.Now();
-  runs_planned_ = static_cast<int64_t>(options_.runs) *
-                  static_cast<int64_t>(states_.size()) *
-                  static_cast<int64_t>(result_.targets.size());
+  if (options_.budget > absl::ZeroDuration()) {
+    progress_.Begin(std::nullopt, options_.budget);
+  } else {
+    progress_.Begin(options_.until_decided
+                        ? std::nullopt
+                        : std::optional<int64_t>(
+                              static_cast<int64_t>(options_.runs) *
+                              static_cast<int64_t>(states_.size()) *
+                              static_cast<int64_t>(result_.targets.size())),
+                    std::nullopt);
+  }
+  progress_.SetProfile(states_.front().text);
   progress_.Message(absl::StrCat(
       "flaky: hunt ", result_.hunt_id, ": ", result_.targets.size(),
       " target(s) x ", states_.size(),
@@ -675,7 +677,6 @@ absl::StatusOr<HuntResult> Hunter::Run() {
           ? absl::StrCat(" x ", options_.repeat, " in-process repetitions")
           : ""));
 
-  std::string last_profile = states_.front().text;
   bool interrupted = false;
   while (!interrupted) {
     bool ran = false;
@@ -689,7 +690,6 @@ absl::StatusOr<HuntResult> Hunter::Run() {
         state.done = true;
         continue;
       }
-      last_profile = state.text;
       const int64_t runs_before = state.runs_done;
       const int64_t failed_before = state.failed_runs;
       const absl::Duration wall_before = state.wall;
@@ -735,11 +735,12 @@ absl::StatusOr<HuntResult> Hunter::Run() {
     result_.auto_winner = search_->Winner();
   }
   if (absl::Status flushed = Flush(); !flushed.ok()) return Fail(flushed);
-  result_.status = interrupted ? "interrupted" : "done";
+  result_.status =
+      interrupted ? results::HuntStatus::kInterrupted : results::HuntStatus::kDone;
   result_.elapsed = clock_.Now() - hunt_start;
-  progress_.Finish(Snapshot(last_profile));
-  FLAKY_RETURN_IF_ERROR(
-      store_->FinishHunt(result_.hunt_id, result_.status, clock_.Now()));
+  progress_.Finish();
+  FLAKY_RETURN_IF_ERROR(store_->FinishHunt(
+      result_.hunt_id, results::FormatHuntStatus(result_.status), clock_.Now()));
   FLAKY_ASSIGN_OR_RETURN(result_.summaries,
                          store_->Summarize({.hunt_ids = {result_.hunt_id},
                                             .targets = {},

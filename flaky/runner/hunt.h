@@ -9,6 +9,7 @@
 //   options.workspace = "/ws";
 //   options.store_path = "/ws/flaky.db";
 //   options.wrapper = "//flaky/starve:starve";
+//   options.hunt_id = "20261202-101500-4242";
 //   PosixLauncher launcher;
 //   RealClock clock;
 //   std::atomic<bool> stop{false};  // set from SIGINT/SIGTERM
@@ -19,8 +20,10 @@
 // Steps: check bazel and the workspace, validate profiles and targets
 // (`bazel query`), find the starve wrapper, build once, then per profile
 // run `bazel test --runs_per_test=N --run_under=<wrapper> ...` in rounds,
-// reading the BEP while Bazel writes it and storing trials in batches, so
-// an interrupted hunt keeps every completed trial.
+// reading the BEP while Bazel writes it. Every run's trials go down the
+// trial stream as soon as they are read: to the store in batches (so an
+// interrupted hunt keeps every completed trial), to the environment's
+// sinks (the live metrics), and to the progress line.
 #ifndef FLAKY_RUNNER_HUNT_H_
 #define FLAKY_RUNNER_HUNT_H_
 
@@ -35,7 +38,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "flaky/results/log_keeper.h"
+#include "flaky/results/hunt_state.h"
 #include "flaky/results/summary.h"
+#include "flaky/results/trial_sink.h"
 #include "flaky/runner/bazel_command.h"
 #include "flaky/runner/clock.h"
 #include "flaky/runner/launcher.h"
@@ -76,10 +81,14 @@ struct HuntOptions {
   std::string wrapper;
   std::vector<std::string> wrapper_candidates;
   bool allow_fallback = false;  // wrapper may skip parts it cannot apply
-  // hunt_id names the hunt in the store; "" makes one from the start time.
+  // hunt_id names the hunt in the store (required; the CLI's Context
+  // makes one from the time and pid).
   std::string hunt_id;
   std::string command_line;  // recorded with the hunt
   std::string host;          // recorded with every trial
+  // commit is the workspace's `git rev-parse HEAD` (the CLI's Context
+  // finds it), recorded with the hunt and every trial; "" when unknown.
+  std::string commit;
   // stop_grace is how long Bazel gets to stop after SIGINT before SIGKILL.
   absl::Duration stop_grace = absl::Seconds(30);
   // poll_interval is how often the BEP file is read while Bazel runs.
@@ -113,16 +122,20 @@ struct HuntEnvironment {
   // hurry, when given and set (a second signal), cuts Bazel's grace short:
   // it is killed at once; completed trials are still stored.
   const std::atomic<bool>* hurry = nullptr;
+  // sinks receive every trial as soon as its run is read (the trial
+  // stream, results/trial_sink.h), after the store writer and before the
+  // progress line; optional. An error of one ends the hunt.
+  std::vector<results::TrialSink*> sinks = {};
 };
 
 // HuntResult is how a hunt ended and what it found.
 struct HuntResult {
   std::string hunt_id;
-  std::string status;  // "done" or "interrupted"
-  std::string mode;    // "bazel_runs" or "in_process_repeat"
+  results::HuntStatus status = results::HuntStatus::kDone;  // or kInterrupted
+  results::HuntMode mode = results::HuntMode::kBazelRuns;
   std::vector<std::string> targets;  // the tests hunted
   std::string wrapper;               // the wrapper label used ("" none)
-  std::string commit;                // `git rev-parse HEAD`, or ""
+  std::string commit;                // HuntOptions::commit
   std::string store_path;
   std::string work_dir;  // BEP files and Bazel logs of each round
   int64_t runs = 0;
@@ -144,7 +157,7 @@ struct HuntResult {
 // tests, bad counts), Unavailable (store or files; remote execution that
 // Bazel could not use, exit code 34: an executor that is down). A hunt that
 // fails after it began is marked "failed: <reason>" in the store; an
-// interrupted one returns status "interrupted" with what was stored.
+// interrupted one returns status kInterrupted with what was stored.
 absl::StatusOr<HuntResult> RunHunt(const HuntOptions& options,
                                    const HuntEnvironment& env);
 

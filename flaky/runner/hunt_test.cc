@@ -1,7 +1,7 @@
-// RunHunt against a scripted Bazel: a fake launcher answers queries and
-// plays `bazel test` by writing BEP lines, test.xml and test.log files as
-// Bazel would, one run per poll, on a manual clock. The store is real
-// SQLite under TEST_TMPDIR.
+// RunHunt against a scripted Bazel (testing/fake_bazel.h): it answers
+// queries and plays `bazel test` by writing BEP lines, test.xml and
+// test.log files as Bazel would, one run per poll, on a manual clock. The
+// store is real SQLite under TEST_TMPDIR.
 #include "flaky/runner/hunt.h"
 
 #include <sys/stat.h>
@@ -22,274 +22,23 @@
 #include "absl/time/time.h"
 #include "flaky/base/status_matchers.h"
 #include "flaky/results/store.h"
+#include "flaky/results/trial_sink.h"
 #include "flaky/runner/clock.h"
 #include "flaky/runner/launcher.h"
+#include "flaky/runner/testing/fake_bazel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace flaky::runner {
 namespace {
 
+using ::flaky::runner::testing::FakeBazel;
 using ::flaky::testing::IsOk;
 using ::flaky::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-std::string ArgValue(const std::vector<std::string>& argv,
-                     absl::string_view prefix) {
-  for (const std::string& arg : argv) {
-    if (absl::StartsWith(arg, prefix)) return arg.substr(prefix.size());
-  }
-  return "";
-}
-
-bool Has(const std::vector<std::string>& argv, absl::string_view word) {
-  for (const std::string& arg : argv) {
-    if (arg == word) return true;
-  }
-  return false;
-}
-
-std::string CaseXml(bool failed, int run, bool with_skipped) {
-  return absl::StrCat(
-      R"(<?xml version="1.0" encoding="UTF-8"?>
-<testsuites tests="1" name="AllTests"><testsuite name="Suite" tests="1">
-<testcase name="Race" status="run" result="completed" time="0.002" classname="Suite">)",
-      failed ? absl::StrCat("<failure message=\"t.cc:9&#x0A;unrecognized "
-                            "interpreter ID ",
-                            60 + run, "\" type=\"\"></failure>")
-             : "",
-      "</testcase>",
-      with_skipped ? "<testcase name=\"Skips\" status=\"run\" result=\"skipped\" "
-                     "time=\"0\" classname=\"Suite\"><skipped/></testcase>"
-                   : "",
-      "</testsuite></testsuites>\n");
-}
-
-std::string RepeatLog(int iterations, bool fail_second) {
-  std::string log = "Executing tests from //t:a_test\n";
-  for (int i = 1; i <= iterations; ++i) {
-    absl::StrAppend(&log, "Repeating all tests (iteration ", i, ") . . .\n\n",
-                    "[ RUN      ] Suite.Race\n");
-    if (fail_second && i == 2) {
-      absl::StrAppend(&log, "t.cc:9: Failure\nboom\n",
-                      "[  FAILED  ] Suite.Race (1 ms)\n");
-    } else {
-      absl::StrAppend(&log, "[       OK ] Suite.Race (1 ms)\n");
-    }
-  }
-  return log;
-}
-
-class FakeBazel;
-
-// FakeTestProcess plays one `bazel test`: each Poll completes one run.
-class FakeTestProcess : public Process {
- public:
-  FakeTestProcess(FakeBazel& bazel, std::vector<std::string> argv,
-                  std::string log_path);
-  std::optional<ExitStatus> Poll() override;
-  ExitStatus Wait() override {
-    while (!Poll()) {
-    }
-    return *status_;
-  }
-  void Interrupt() override;
-  void Kill() override { status_ = ExitStatus{.code = -1, .signal = 9}; }
-
- private:
-  FakeBazel& bazel_;
-  std::vector<std::string> argv_;
-  std::string log_path_;
-  std::string bep_path_;
-  int runs_ = 0;
-  int next_run_ = 1;
-  bool any_failed_ = false;
-  std::optional<ExitStatus> status_;
-};
-
-class DoneProcess : public Process {
- public:
-  explicit DoneProcess(int code) : status_{.code = code} {}
-  std::optional<ExitStatus> Poll() override { return status_; }
-  ExitStatus Wait() override { return status_; }
-  void Interrupt() override {}
-  void Kill() override {}
-
- private:
-  ExitStatus status_;
-};
-
-class FakeBazel : public Launcher {
- public:
-  FakeBazel(ManualClock& clock, std::string dir)
-      : clock(clock), dir(std::move(dir)) {}
-
-  absl::StatusOr<std::unique_ptr<Process>> Start(
-      const Command& command) override {
-    commands.push_back(command.argv);
-    if (Has(command.argv, "build")) return std::make_unique<DoneProcess>(0);
-    if (Has(command.argv, "test")) {
-      ++invocations;
-      if (!bazel_error.empty()) {
-        std::ofstream(command.stderr_path) << bazel_error;
-        return std::make_unique<DoneProcess>(bazel_exit);
-      }
-      return std::make_unique<FakeTestProcess>(*this, command.argv,
-                                               command.stderr_path);
-    }
-    return absl::InvalidArgumentError("unexpected command");
-  }
-
-  absl::StatusOr<CommandResult> Run(const Command& command) override {
-    commands.push_back(command.argv);
-    CommandResult result;
-    if (command.argv[0] == "git") {
-      result.stdout_text = "abc123\n";
-    } else if (Has(command.argv, "--output=label_kind")) {
-      result.status.code = query_exit;
-      result.stdout_text = query_output;
-      result.stderr_text = query_stderr;
-    } else if (Has(command.argv, "query")) {
-      result.status.code = labels.count(command.argv.back()) ? 0 : 7;
-    }
-    return result;
-  }
-
-  std::vector<std::string> TestCommands() const {
-    std::vector<std::string> lines;
-    for (const std::vector<std::string>& argv : commands) {
-      if (Has(argv, "test")) lines.push_back(absl::StrJoin(argv, " "));
-    }
-    return lines;
-  }
-
-  ManualClock& clock;
-  std::string dir;
-  std::vector<std::vector<std::string>> commands;
-  std::set<std::string> labels = {"//flaky/starve:starve"};
-  std::string query_output = "cc_test rule //t:a_test\n";
-  int query_exit = 0;
-  std::string query_stderr;
-  std::string bazel_error;  // non-empty: `bazel test` fails at once
-  int bazel_exit = 1;       // ... with this exit code
-  // From this run on, test.xml is named by a bytestream:// URI, as Bazel
-  // does for outputs it leaves in a remote cache.
-  int remote_xml_from_run = -1;
-  std::string strategy;  // non-empty: the BEP's executionInfo.strategy
-  std::function<bool(int run)> fails = [](int) { return false; };
-  // When set, decides instead of `fails`, knowing the run's profile.
-  std::function<bool(const std::string& profile, int run)> fails_under;
-  // Profiles whose wrapper reports that they cannot be applied.
-  std::set<std::string> unappliable;
-  std::function<std::string(int run)> log_extra = [](int) { return ""; };
-  int repeat_iterations = 0;  // > 0: logs carry gtest_repeat output
-  int garbage_after_run = -1;  // writes a malformed BEP line after it
-  bool with_skipped_case = false;  // test.xml adds an always-skipped case
-  absl::Duration per_run = absl::Seconds(1);
-  // stop/stop_after_runs: set the hunt's stop flag (as SIGINT would)
-  // once this many runs completed in total.
-  std::atomic<bool>* stop = nullptr;
-  int stop_after_runs = -1;
-  int runs_completed = 0;
-  int invocations = 0;
-  int interrupts = 0;
-};
-
-FakeTestProcess::FakeTestProcess(FakeBazel& bazel, std::vector<std::string> argv,
-                                 std::string log_path)
-    : bazel_(bazel), argv_(std::move(argv)), log_path_(std::move(log_path)) {
-  bep_path_ = ArgValue(argv_, "--build_event_json_file=");
-  runs_ = std::atoi(ArgValue(argv_, "--runs_per_test=").c_str());
-  std::ofstream(log_path_) << "INFO: Analyzed 1 target\n";
-  std::ofstream(bep_path_) << R"({"id":{"started":{}},"started":{"command":"test"}})"
-                           << "\n";
-}
-
-std::optional<ExitStatus> FakeTestProcess::Poll() {
-  if (status_) return status_;
-  // Like Bazel after Ctrl-C reached us: no new runs start.
-  if (bazel_.stop != nullptr && bazel_.stop->load()) return status_;
-  if (next_run_ > runs_) {
-    std::ofstream(bep_path_, std::ios::app)
-        << R"({"id":{"buildFinished":{}},"finished":{"exitCode":{"name":")"
-        << (any_failed_ ? "TESTS_FAILED\",\"code\":3" : "SUCCESS\"")
-        << R"(}}})" << "\n"
-        << R"({"id":{"progress":{"opaqueCount":5}},"progress":{},"lastMessage":true})"
-        << "\n";
-    status_ = ExitStatus{.code = any_failed_ ? 3 : 0};
-    return status_;
-  }
-  const int run = next_run_++;
-  const std::string run_dir =
-      absl::StrCat(bazel_.dir, "/inv", bazel_.invocations, "_run", run);
-  mkdir(run_dir.c_str(), 0755);
-  // The profile from --run_under='WRAPPER --profile=P ... --'.
-  std::string profile;
-  for (const std::string& arg : argv_) {
-    const size_t at = arg.find("--profile=");
-    if (absl::StartsWith(arg, "--run_under=") && at != std::string::npos) {
-      profile = arg.substr(at + 10, arg.find(' ', at) - at - 10);
-    }
-  }
-  const bool failed =
-      bazel_.fails_under ? bazel_.fails_under(profile, run) : bazel_.fails(run);
-  std::string extra = bazel_.log_extra(run);
-  if (bazel_.unappliable.count(profile) > 0) {
-    extra += absl::StrCat("flaky-starve: error: ", profile,
-                          ": not on this machine\n");
-  }
-  const bool starve_error = absl::StrContains(extra, "flaky-starve: error:");
-  any_failed_ = any_failed_ || failed || starve_error;
-  std::ofstream(run_dir + "/test.xml") << CaseXml(failed, run, bazel_.with_skipped_case);
-  std::ofstream(run_dir + "/test.log")
-      << extra
-      << (bazel_.repeat_iterations > 0
-              ? RepeatLog(bazel_.repeat_iterations, failed)
-              : "[ RUN      ] Suite.Race\n");
-  // One testResult per target of the command line (after "--").
-  bool targets = false;
-  for (const std::string& arg : argv_) {
-    if (arg == "--") {
-      targets = true;
-      continue;
-    }
-    if (!targets) continue;
-    std::ofstream(bep_path_, std::ios::app)
-        << R"({"id":{"testResult":{"label":")" << arg << R"(","run":)" << run
-        << R"(,"shard":1,"attempt":1}},"testResult":{"testActionOutput":[)"
-        << R"({"name":"test.log","uri":"file://)" << run_dir << R"(/test.log"},)"
-        << R"({"name":"test.xml","uri":")"
-        << (bazel_.remote_xml_from_run > 0 && run >= bazel_.remote_xml_from_run
-                ? "bytestream://127.0.0.1:9/blobs/ab12/345"
-                : absl::StrCat("file://", run_dir, "/test.xml"))
-        << R"("}],)"
-        << (bazel_.strategy.empty()
-                ? ""
-                : absl::StrCat(R"("executionInfo":{"strategy":")",
-                               bazel_.strategy, R"("},)"))
-        << R"("testAttemptDurationMillis":"1000","status":")"
-        << (failed || starve_error ? "FAILED" : "PASSED")
-        << R"(","testAttemptStartMillisEpoch":")"
-        << absl::ToUnixMillis(bazel_.clock.Now()) << R"("}})" << "\n";
-  }
-  if (run == bazel_.garbage_after_run) {
-    std::ofstream(bep_path_, std::ios::app) << "{\"id\": not json\n";
-  }
-  bazel_.clock.Advance(bazel_.per_run);
-  ++bazel_.runs_completed;
-  if (bazel_.stop != nullptr && bazel_.runs_completed == bazel_.stop_after_runs) {
-    bazel_.stop->store(true);
-  }
-  return std::nullopt;
-}
-
-void FakeTestProcess::Interrupt() {
-  ++bazel_.interrupts;
-  status_ = ExitStatus{.code = 8};
-}
 
 class HuntTest : public ::testing::Test {
  protected:
@@ -313,6 +62,7 @@ class HuntTest : public ::testing::Test {
                                    "@flaky//flaky/starve:starve"};
     options_.hunt_id = "h1";
     options_.host = "host-1";
+    options_.commit = "abc123";
     bazel_.stop = &stop_;
   }
 
@@ -344,7 +94,7 @@ TEST_F(HuntTest, RunsEveryProfileAndStoresATrialPerRun) {
   bazel_.fails = [](int run) { return run == 2 || run == 4; };
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->status, "done");
+  EXPECT_EQ(result->status, results::HuntStatus::kDone);
   EXPECT_EQ(result->runs, 10);
   EXPECT_EQ(result->failed_runs, 4);
   EXPECT_EQ(result->trials, 10);
@@ -389,6 +139,62 @@ TEST_F(HuntTest, RunsEveryProfileAndStoresATrialPerRun) {
   }
 }
 
+// CollectingSink keeps what the trial stream hands it, and fails when told.
+class CollectingSink : public results::TrialSink {
+ public:
+  absl::Status Accept(absl::Span<const results::Trial> run) override {
+    runs.emplace_back(run.begin(), run.end());
+    return error;
+  }
+  absl::Status Flush() override {
+    ++flushes;
+    return absl::OkStatus();
+  }
+  std::vector<std::vector<results::Trial>> runs;
+  int flushes = 0;
+  absl::Status error = absl::OkStatus();
+};
+
+TEST_F(HuntTest, EveryRunsTrialsGoDownTheStreamAsTheyAreRead) {
+  options_.profiles = {"none", "hogs:2"};
+  options_.runs = 3;
+  options_.batch_trials = 1000;  // the store writes once per round
+  bazel_.with_skipped_case = true;
+  CollectingSink sink;
+  absl::StatusOr<HuntResult> result =
+      RunHunt(options_, {.launcher = &bazel_, .clock = &clock_, .out = &out_,
+                         .tty = false, .stop = &stop_, .sinks = {&sink}});
+  ASSERT_THAT(result, IsOk());
+  // One Accept per run, each with the run's cases, in order.
+  ASSERT_EQ(sink.runs.size(), 6u);
+  for (size_t i = 0; i < sink.runs.size(); ++i) {
+    ASSERT_EQ(sink.runs[i].size(), 2u);
+    EXPECT_EQ(sink.runs[i][0].run, static_cast<int>(i % 3) + 1);
+    EXPECT_EQ(sink.runs[i][0].profile, i < 3 ? "none" : "hogs:2");
+    EXPECT_EQ(sink.runs[i][0].duration, absl::Milliseconds(2));
+    EXPECT_EQ(sink.runs[i][1].outcome, results::Outcome::kSkipped);
+  }
+  EXPECT_GE(sink.flushes, 2);  // after each round
+  EXPECT_EQ(result->trials, 12);
+}
+
+TEST_F(HuntTest, ASinksErrorEndsTheHuntAndKeepsWhatWasStored) {
+  options_.runs = 5;
+  CollectingSink sink;
+  sink.error = absl::InternalError("exporter broke");
+  absl::StatusOr<HuntResult> result =
+      RunHunt(options_, {.launcher = &bazel_, .clock = &clock_, .out = &out_,
+                         .tty = false, .stop = &stop_, .sinks = {&sink}});
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kInternal, "exporter broke"));
+  EXPECT_EQ(sink.runs.size(), 1u);
+  std::unique_ptr<results::Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<results::HuntRecord>> hunts = store->ListHunts();
+  ASSERT_THAT(hunts, IsOk());
+  EXPECT_THAT((*hunts)[0].status, StartsWith("failed: exporter broke"));
+  EXPECT_EQ((*hunts)[0].trials, 1);
+}
+
 TEST_F(HuntTest, SeveralTargetsRunTogetherAndRunsCountPerTarget) {
   bazel_.query_output = "cc_test rule //t:a_test\ncc_test rule //t:b_test\n";
   options_.targets = {"//t:..."};
@@ -430,7 +236,7 @@ TEST_F(HuntTest, InterruptStopsBazelKeepsCompletedTrialsAndMarksTheHunt) {
   bazel_.stop_after_runs = 3;
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->status, "interrupted");
+  EXPECT_EQ(result->status, results::HuntStatus::kInterrupted);
   EXPECT_EQ(bazel_.interrupts, 1);
   EXPECT_EQ(result->runs, 3);
   std::unique_ptr<results::Store> store = OpenStore();
@@ -501,6 +307,13 @@ TEST_F(HuntTest, BadProfileFailsBeforeAnyCommand) {
   EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kInvalidArgument,
                                HasSubstr("bad profile in --profiles: "
                                          "cgroup:abc")));
+  EXPECT_TRUE(bazel_.commands.empty());
+}
+
+TEST_F(HuntTest, AHuntNeedsAnId) {
+  options_.hunt_id = "";
+  EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr("the hunt needs an id")));
   EXPECT_TRUE(bazel_.commands.empty());
 }
 
@@ -721,7 +534,7 @@ TEST_F(HuntTest, InProcessRepetitionMakesATrialPerIteration) {
   bazel_.fails = [](int run) { return run == 1; };
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->mode, "in_process_repeat");
+  EXPECT_EQ(result->mode, results::HuntMode::kInProcessRepeat);
   EXPECT_EQ(result->trials, 6);
   EXPECT_THAT(bazel_.TestCommands()[0], HasSubstr("--test_arg=--gtest_repeat=3"));
   ASSERT_EQ(result->summaries.size(), 1u);

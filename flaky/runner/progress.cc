@@ -1,5 +1,6 @@
 #include "flaky/runner/progress.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -86,6 +87,42 @@ void ProgressPrinter::Finish(const ProgressSnapshot& snapshot) {
   ClearLine();
   out_ << "flaky: " << FormatProgress(snapshot) << '\n' << std::flush;
   last_update_ = clock_.Now();
+}
+
+RunProgress::RunProgress(std::ostream& out, bool tty, Clock& clock,
+                         absl::Duration log_interval)
+    : printer_(out, tty, clock, log_interval), clock_(clock), started_(clock.Now()) {}
+
+void RunProgress::Begin(std::optional<int64_t> runs_planned,
+                        std::optional<absl::Duration> budget) {
+  started_ = clock_.Now();
+  snapshot_.runs_planned = runs_planned;
+  snapshot_.budget = budget;
+}
+
+void RunProgress::SetProfile(const std::string& profile) { snapshot_.profile = profile; }
+
+absl::Status RunProgress::Accept(absl::Span<const results::Trial> run) {
+  ++snapshot_.runs_done;
+  if (std::any_of(run.begin(), run.end(), [](const results::Trial& trial) {
+        return results::IsFailure(trial.outcome);
+      })) {
+    ++snapshot_.failed_runs;
+  }
+  printer_.Update(Now());
+  return absl::OkStatus();
+}
+
+void RunProgress::Refresh() { printer_.Update(Now()); }
+
+void RunProgress::Message(const std::string& text) { printer_.Message(text); }
+
+void RunProgress::Finish() { printer_.Finish(Now()); }
+
+ProgressSnapshot RunProgress::Now() const {
+  ProgressSnapshot snapshot = snapshot_;
+  snapshot.elapsed = clock_.Now() - started_;
+  return snapshot;
 }
 
 }  // namespace flaky::runner

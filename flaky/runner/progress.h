@@ -7,6 +7,15 @@
 //                    .runs_planned = 500, .failed_runs = 3,
 //                    .elapsed = absl::Seconds(5)});
 //   // hogs:2  120/500 runs  3 failed (2.5%)  24.0 runs/s  0:05 elapsed  ETA 0:16
+//
+// During a hunt, RunProgress is the trial stream's progress sink: it counts
+// the runs it is handed and keeps the line current.
+//
+//   RunProgress progress(std::cerr, /*tty=*/isatty(2), clock);
+//   progress.Begin(/*runs_planned=*/500, /*budget=*/std::nullopt);
+//   progress.SetProfile("hogs:2");
+//   progress.Accept(trials_of_one_run);  // counts the run, shows the line
+//   progress.Finish();
 #ifndef FLAKY_RUNNER_PROGRESS_H_
 #define FLAKY_RUNNER_PROGRESS_H_
 
@@ -15,7 +24,11 @@
 #include <ostream>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "flaky/results/trial.h"
+#include "flaky/results/trial_sink.h"
 #include "flaky/runner/clock.h"
 
 namespace flaky::runner {
@@ -68,6 +81,44 @@ class ProgressPrinter {
   absl::Duration interval_;
   std::optional<absl::Time> last_update_;
   size_t line_width_ = 0;  // characters of the in-place line on screen
+};
+
+// RunProgress counts a hunt's runs as the trial stream hands them over (a
+// run fails when one of its trials does) and shows them with a
+// ProgressPrinter. Not thread-safe: the runner's thread only.
+class RunProgress : public results::TrialSink {
+ public:
+  // RunProgress writes to `out` as ProgressPrinter does.
+  RunProgress(std::ostream& out, bool tty, Clock& clock,
+              absl::Duration log_interval = absl::Seconds(30));
+
+  // Begin starts the hunt's clock (run time, not build time) and says what
+  // the ETA is measured against: the runs planned, or the budget.
+  void Begin(std::optional<int64_t> runs_planned,
+             std::optional<absl::Duration> budget);
+
+  // SetProfile names the profile whose round runs now.
+  void SetProfile(const std::string& profile);
+
+  // Accept counts one finished run and shows the line when it is due.
+  absl::Status Accept(absl::Span<const results::Trial> run) override;
+
+  // Refresh shows the line when it is due, runs or not (time moves on).
+  void Refresh();
+
+  // Message prints `text` as its own line.
+  void Message(const std::string& text);
+
+  // Finish prints the final line.
+  void Finish();
+
+ private:
+  ProgressSnapshot Now() const;
+
+  ProgressPrinter printer_;
+  Clock& clock_;
+  absl::Time started_;
+  ProgressSnapshot snapshot_;
 };
 
 }  // namespace flaky::runner

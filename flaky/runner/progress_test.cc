@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "flaky/results/trial.h"
 #include "flaky/runner/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -79,6 +80,26 @@ TEST(ProgressPrinter, LogGetsSparseFullLines) {
   EXPECT_THAT(text, ::testing::EndsWith(
                         "flaky: none  100 runs  0 failed (0.0%)  1.0 runs/s  "
                         "1:40 elapsed\n"));
+}
+
+TEST(RunProgress, CountsTheRunsTheStreamHandsOverAndFailedOnes) {
+  ManualClock clock(absl::FromUnixSeconds(1000));
+  std::ostringstream out;
+  RunProgress progress(out, /*tty=*/false, clock, absl::Seconds(30));
+  clock.Advance(absl::Minutes(3));  // the build: not run time
+  progress.Begin(/*runs_planned=*/4, std::nullopt);
+  progress.SetProfile("hogs:2");
+  results::Trial pass;
+  results::Trial fail;
+  fail.outcome = results::Outcome::kFail;
+  clock.Advance(absl::Seconds(2));
+  ASSERT_TRUE(progress.Accept({pass, pass}).ok());
+  // One failing case fails the run.
+  ASSERT_TRUE(progress.Accept({pass, fail}).ok());
+  progress.Finish();
+  EXPECT_EQ(out.str(),
+            "flaky: hogs:2  1/4 runs  0 failed (0.0%)  0.5 runs/s  0:02 elapsed  ETA 0:06\n"
+            "flaky: hogs:2  2/4 runs  1 failed (50.0%)  1.0 runs/s  0:02 elapsed  ETA 0:02\n");
 }
 
 }  // namespace

@@ -114,6 +114,9 @@ TEST(HuntE2e, HuntsTheFixtureAndStoresExactCounts) {
       Runfile("flaky/flaky"), "hunt", "//tests/e2e:flaky_fixture_test",
       "--profiles=none,hogs:1", absl::StrCat("--runs=", kRuns),
       "--store=" + store, "--hunt_id=e2e",
+      // Every trial reaches the metrics too (tests/metrics has the live
+      // endpoint and the Pushgateway; here Bazel is real).
+      "--textfile=" + Env("TEST_TMPDIR") + "/fixture.prom",
       "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " "), "--",
       // The checkout is shared: no bazel-* links in it.
       "--symlink_prefix=/"};
@@ -161,6 +164,14 @@ TEST(HuntE2e, HuntsTheFixtureAndStoresExactCounts) {
         FindCase(*cases, "Fixture.IsSkipped", profile);
     ASSERT_NE(skipped, nullptr);
     EXPECT_EQ(skipped->by_outcome.at(results::Outcome::kSkipped), kRuns);
+  }
+  // The duration histogram observed every trial of each profile: three
+  // cases per run (the skipped one too).
+  const std::string metrics = ReadFile(Env("TEST_TMPDIR") + "/fixture.prom");
+  for (const std::string profile : {"none", "hogs:1"}) {
+    EXPECT_THAT(metrics, HasSubstr(absl::StrCat(
+                             "flaky_trial_duration_seconds_count{profile=\"", profile,
+                             "\",target=\"//tests/e2e:flaky_fixture_test\"} ", 3 * kRuns)));
   }
   // Every trial carries the wrapper's record of what it applied.
   absl::StatusOr<std::vector<results::Trial>> hogs = db.ListTrials(
@@ -283,6 +294,21 @@ TEST(HuntE2e, GateExitsWithTheVerdict) {
       {.argv = {Runfile("flaky/flaky"), "gate"}, .working_dir = checkout});
   EXPECT_TRUE(usage.status.Exited(3)) << usage.status.ToString();
   EXPECT_THAT(usage.stderr_text, HasSubstr("no targets"));
+  // A target real Bazel does not know is a usage error of each command:
+  // 3 for the gate (never a verdict), 2 for a hunt.
+  for (const auto& [command, exit_code] :
+       {std::pair<std::string, int>{"gate", 3}, {"hunt", 2}}) {
+    runner::CommandResult bad_target = RunOrDie(
+        {.argv = {Runfile("flaky/flaky"), command, "//tests/e2e:no_such_test",
+                  "--runs=2", "--store=" + Env("TEST_TMPDIR") + "/bad-target.db",
+                  "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " ")},
+         .working_dir = checkout});
+    EXPECT_TRUE(bad_target.status.Exited(exit_code))
+        << command << ": " << bad_target.status.ToString() << "\n"
+        << bad_target.stderr_text;
+    EXPECT_THAT(bad_target.stderr_text, HasSubstr("bad targets"));
+    EXPECT_THAT(bad_target.stderr_text, HasSubstr("no_such_test"));
+  }
   ShutDownBazel(checkout);
 }
 

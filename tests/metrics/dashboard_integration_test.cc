@@ -35,6 +35,7 @@
 #include "absl/strings/str_replace.h"
 #include "flaky/base/status_macros.h"
 #include "flaky/base/status_matchers.h"
+#include "flaky/metrics/assess.h"
 #include "flaky/metrics/exporter.h"
 #include "flaky/metrics/metrics.h"
 #include "flaky/metrics/testing/http.h"
@@ -140,47 +141,17 @@ class Hunt {
   int runs_ = 0;
 };
 
-// Assess computes what flaky's stats say about the summaries: the rate
-// interval per case, the gate's verdict per (target, profile) (max rate 1%
-// at 95%: 299 clean runs of every case make it CLEAN) and the
-// amplification against profile none.
-Assessments Assess(const std::vector<results::CaseSummary>& summaries) {
-  Assessments out;
-  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> totals;
-  for (const results::CaseSummary& s : summaries) {
-    absl::StatusOr<stats::RateInterval> r = stats::EstimateRate(s.failures, s.trials);
-    EXPECT_THAT(r, IsOk());
-    if (!r.ok()) continue;
-    out.cases.push_back({s.target, s.test_case, s.profile, r->rate, r->low, r->high});
-    auto& [failures, trials] = totals[{s.target, s.profile}];
-    failures += s.failures;
-    trials += s.trials;
-  }
+// Judged computes what flaky's stats say about the summaries, as a hunt's
+// and `flaky serve`'s metrics do (metrics::Assess): the rate interval and
+// amplification per case, and the gate's verdict per (target, profile)
+// (max rate 1% at 95%: 299 clean runs of every case make it CLEAN).
+Assessments Judged(const std::vector<results::CaseSummary>& summaries) {
   stats::GateOptions gate;
   gate.max_rate = 0.01;
   gate.confidence = 0.95;
-  absl::StatusOr<std::vector<stats::TargetVerdict>> verdicts =
-      stats::JudgeTargets(summaries, gate);
-  EXPECT_THAT(verdicts, IsOk());
-  if (!verdicts.ok()) return out;
-  for (const stats::TargetVerdict& v : *verdicts) {
-    ProfileAssessment a;
-    a.target = v.target;
-    a.profile = v.profile;
-    a.verdict = v.verdict;
-    auto none = totals.find({v.target, "none"});
-    const auto& counts = totals[{v.target, v.profile}];
-    if (v.profile != "none" && none != totals.end()) {
-      absl::StatusOr<stats::RateRatio> ratio = stats::Amplification(
-          counts.first, counts.second, none->second.first, none->second.second);
-      EXPECT_THAT(ratio, IsOk());
-      if (ratio.ok() && ratio->kind != stats::RateRatio::Kind::kUndefined) {
-        a.amplification = ratio->ratio;
-      }
-    }
-    out.profiles.push_back(a);
-  }
-  return out;
+  absl::StatusOr<Assessments> assessments = Assess(summaries, gate);
+  EXPECT_THAT(assessments, IsOk());
+  return assessments.ok() ? *assessments : Assessments();
 }
 
 // Prometheus's /api/v1/query answer for `query` at now.
@@ -394,7 +365,7 @@ class DashboardIntegrationTest : public ::testing::Test {
   // stats uses lgamma_r.
   Assessments SerialAssess(const std::vector<results::CaseSummary>& summaries) {
     std::lock_guard<std::mutex> lock(stats_mutex_);
-    return Assess(summaries);
+    return Judged(summaries);
   }
 
   std::string Substitute(const std::string& query) const {
