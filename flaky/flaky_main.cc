@@ -97,13 +97,11 @@ ABSL_FLAG(std::string, candidate, "",
 ABSL_FLAG(int, allowed_failures, 0,
           "plan: failures the claim may include (0: the zero-failure claim)");
 ABSL_FLAG(bool, boundaries, false,
-          "plan: print the verdict rule's boundaries instead, one row per run "
-          "count up to --up_to: runs, the fewest failures that make FLAKY, the "
-          "most that keep CLEAN (-1: impossible at that count)");
+          "plan: print the verdict rule, one row per run count up to --up_to: runs, "
+          "fewest failures for FLAKY, most for CLEAN (-1: impossible)");
 ABSL_FLAG(int64_t, up_to, 10000, "plan --boundaries: the last run count");
 ABSL_FLAG(int64_t, max_log_bytes, flaky::results::kDefaultMaxLogBytes,
-          "read and keep at most this many bytes of each run's test.log "
-          "(its head and tail, with a line saying what was cut)");
+          "read and keep at most this many bytes of a run's test.log (head and tail)");
 ABSL_FLAG(absl::Duration, stop_grace, absl::Seconds(30),
           "on Ctrl-C/SIGTERM, how long Bazel may take to stop before a kill");
 
