@@ -124,8 +124,7 @@ cli::HuntCommandOptions HuntFlags(const cli::Invocation& invocation,
   options.round_runs = absl::GetFlag(FLAGS_round_runs);
   options.repeat = absl::GetFlag(FLAGS_repeat);
   options.bazel.bazel = absl::GetFlag(FLAGS_bazel);
-  options.bazel.startup_flags =
-      absl::StrSplit(absl::GetFlag(FLAGS_bazel_startup_flags), ' ', absl::SkipEmpty());
+  options.bazel.startup_flags = absl::StrSplit(absl::GetFlag(FLAGS_bazel_startup_flags), ' ', absl::SkipEmpty());
   options.bazel.extra_flags = invocation.passthrough;
   options.starve_wrapper = absl::GetFlag(FLAGS_starve_wrapper);
   options.allow_fallback = absl::GetFlag(FLAGS_allow_fallback);
@@ -140,12 +139,11 @@ cli::HuntCommandOptions HuntFlags(const cli::Invocation& invocation,
   return options;
 }
 
-// ExitCodeFor turns how `command` ended into the process's exit code, on
-// every path of main: its own code (a verdict) when it succeeded, 130 (the
-// shell's code for SIGINT) when interrupted, its usage code for
-// InvalidArgument (an unknown flag, a bad value or FLAKY_* twin, a bad
-// argument or target) and its error code for the rest. Before a command
-// is known (`command` is null) usage errors exit 2.
+// ExitCodeFor turns how `command` ended into the exit code, on every path:
+// its own code (a verdict) on success, 130 (SIGINT's) when interrupted, its
+// usage code for InvalidArgument (an unknown flag, a bad value or FLAKY_*
+// twin, a bad argument or target), its error code for the rest; usage
+// errors before a command is known (`command` null) exit 2.
 int ExitCodeFor(const cli::Subcommand* command, const absl::StatusOr<int>& result) {
   if (result.ok()) return *result;
   if (absl::IsCancelled(result.status())) return 130;
