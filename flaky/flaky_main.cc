@@ -1,7 +1,6 @@
 // flaky: finds, measures and verifies flaky Bazel tests by starving them of
-// CPU. This file owns the flags (each with a FLAKY_<FLAG> environment
-// twin), the command table, the copying of flags into each command's
-// options, and ExitCodeFor; the commands themselves are flaky/cli's.
+// CPU. This file owns the flags (each with a FLAKY_<FLAG> twin), the command
+// table, flags-to-options copying and ExitCodeFor; the commands are cli's.
 //
 //   bazel run //flaky -- hunt //tests/race:already_running_original
 //       --profiles=none,cgroup:20,hogs:2 --runs=500
@@ -124,7 +123,8 @@ cli::HuntCommandOptions HuntFlags(const cli::Invocation& invocation,
   options.round_runs = absl::GetFlag(FLAGS_round_runs);
   options.repeat = absl::GetFlag(FLAGS_repeat);
   options.bazel.bazel = absl::GetFlag(FLAGS_bazel);
-  options.bazel.startup_flags = absl::StrSplit(absl::GetFlag(FLAGS_bazel_startup_flags), ' ', absl::SkipEmpty());
+  options.bazel.startup_flags =
+      absl::StrSplit(absl::GetFlag(FLAGS_bazel_startup_flags), ' ', absl::SkipEmpty());
   options.bazel.extra_flags = invocation.passthrough;
   options.starve_wrapper = absl::GetFlag(FLAGS_starve_wrapper);
   options.allow_fallback = absl::GetFlag(FLAGS_allow_fallback);
