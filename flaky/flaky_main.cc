@@ -63,8 +63,7 @@ ABSL_FLAG(std::string, starve_wrapper, "auto",
           "the starve wrapper's label for --run_under; 'auto' tries flaky's own "
           "and then @flaky//flaky/starve:starve; '' runs without it (none only)");
 ABSL_FLAG(bool, allow_fallback, false,
-          "let the wrapper skip profile parts the machine cannot apply "
-          "(recorded per run) instead of failing the hunt");
+          "let the wrapper skip parts it cannot apply (recorded) instead of failing");
 ABSL_FLAG(std::string, hunt_id, "",
           "name of the hunt in the store; default: start time and pid");
 ABSL_FLAG(std::vector<std::string>, fixes, {},
