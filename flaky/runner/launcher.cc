@@ -110,6 +110,15 @@ absl::StatusOr<pid_t> Spawn(const Command& command, int stdout_fd,
     argv.push_back(const_cast<char*>(arg.c_str()));
   }
   argv.push_back(nullptr);
+  // The child's environment is built before fork: after it only
+  // async-signal-safe calls are allowed.
+  std::vector<char*> envp;
+  if (command.environment.has_value()) {
+    for (const std::string& entry : *command.environment) {
+      envp.push_back(const_cast<char*>(entry.c_str()));
+    }
+    envp.push_back(nullptr);
+  }
 
   int error_pipe[2];
   if (pipe2(error_pipe, O_CLOEXEC) != 0) {
@@ -147,7 +156,11 @@ absl::StatusOr<pid_t> Spawn(const Command& command, int stdout_fd,
         chdir(command.working_dir.c_str()) != 0) {
       step_errno = errno;
     } else {
-      execv(program.c_str(), argv.data());
+      if (command.environment.has_value()) {
+        execve(program.c_str(), argv.data(), envp.data());
+      } else {
+        execv(program.c_str(), argv.data());
+      }
       step_errno = errno;
     }
     (void)!write(error_pipe[1], &step_errno, sizeof(step_errno));

@@ -41,6 +41,10 @@ struct Command {
   // by SIGKILL, or by a second Ctrl-C, then cancels its Bazel command the
   // way a Ctrl-C would, instead of leaving it running its rounds unwatched.
   int parent_death_signal = SIGINT;
+  // environment, when set, is the child's whole environment ("K=V" each)
+  // instead of ours: a test run directly gets exactly what Bazel would give
+  // it (direct.h).
+  std::optional<std::vector<std::string>> environment = std::nullopt;
 };
 
 // ExitStatus is how a process ended: an exit code, or the signal that
