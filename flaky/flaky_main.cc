@@ -36,24 +36,18 @@ ABSL_FLAG(std::vector<std::string>, profiles, {"none"},
           "taskset:0+hogs:2. 'auto' alone searches a family of profiles for "
           "the one that exposes failures fastest");
 ABSL_FLAG(int, runs, 0,
-          "runs per profile (--runs_per_test); with --until_decided the most "
-          "runs per profile; ignored with --budget. 0: 100, or with "
-          "--until_decided enough runs for CLEAN without a failure (3332 at "
-          "--max_rate=0.001 --confidence=0.95, divided by --repeat)");
+          "runs per profile (the most with --until_decided; ignored with --budget); "
+          "0: 100, or with --until_decided the runs CLEAN takes (3332 at 0.1%)");
 ABSL_FLAG(absl::Duration, budget, absl::ZeroDuration(),
-          "hunt for about this long instead of a fixed number of runs (e.g. "
-          "60s, 10m), in rounds sized from the measured run time");
+          "hunt for about this long (e.g. 60s) instead of a number of runs");
 ABSL_FLAG(bool, until_decided, false,
-          "run in rounds until every target has its verdict (FLAKY or CLEAN at "
-          "--max_rate and --confidence, the same rule as the report's, valid "
-          "however often it is checked) or --runs is reached");
+          "run in rounds until every target has its verdict (the report's rule, "
+          "valid however often it is checked) or --runs is reached");
 ABSL_FLAG(int, round_runs, 0,
-          "runs per Bazel invocation (round); 0 picks: all of --runs at once, "
-          "10 then measured for --budget, 50 for --until_decided");
+          "runs per round; 0: all of --runs, 10 then sized for --budget, 50 else");
 ABSL_FLAG(int, repeat, 1,
-          "in-process repetitions per run (--gtest_repeat): one Bazel run "
-          "yields this many trials per case; the tests then share process "
-          "state, and the report says which mode was used");
+          "in-process repetitions per run (--gtest_repeat): this many trials per "
+          "case and run, sharing process state (the report says so)");
 ABSL_FLAG(std::string, store, "",
           "the SQLite trials database; default flaky.db in the workspace");
 ABSL_FLAG(std::string, bazel, "bazel", "the Bazel to run (name on PATH or path)");
@@ -100,6 +94,10 @@ ABSL_FLAG(bool, boundaries, false,
 ABSL_FLAG(int64_t, up_to, 10000, "plan --boundaries: the last run count");
 ABSL_FLAG(int64_t, max_log_bytes, flaky::results::kDefaultMaxLogBytes,
           "read and keep at most this many bytes of a run's test.log (head and tail)");
+ABSL_FLAG(std::string, mode, "bazel",
+          "bazel: every run is a `bazel test` run; direct: Bazel builds, flaky runs "
+          "the test binaries itself, a fresh process per run, --jobs at once");
+ABSL_FLAG(int, jobs, 0, "--mode=direct: runs at once (0: one per CPU)");
 ABSL_FLAG(absl::Duration, stop_grace, absl::Seconds(30),
           "on Ctrl-C/SIGTERM, how long Bazel may take to stop before a kill");
 
@@ -134,6 +132,8 @@ cli::HuntCommandOptions HuntFlags(const cli::Invocation& invocation,
                      absl::GetFlag(FLAGS_push_interval), absl::GetFlag(FLAGS_textfile)};
   options.stop_grace = absl::GetFlag(FLAGS_stop_grace);
   options.max_log_bytes = absl::GetFlag(FLAGS_max_log_bytes);
+  options.mode = absl::GetFlag(FLAGS_mode);
+  options.jobs = absl::GetFlag(FLAGS_jobs);
   options.command_line = command_line;
   return options;
 }

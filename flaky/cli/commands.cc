@@ -112,6 +112,8 @@ runner::HuntOptions RunnerOptions(const HuntCommandOptions& command,
   options.commit = context.commit;
   options.stop_grace = command.stop_grace;
   options.max_log_bytes = command.max_log_bytes;
+  options.direct = command.mode == "direct";
+  options.jobs = command.jobs;
   if (options.until_decided) {
     // The report's rule, over the family the final report will judge.
     options.decide = [gate = command.gate,
@@ -216,6 +218,14 @@ absl::StatusOr<HuntRun> HuntAndReport(const HuntCommandOptions& command,
   if (absl::Status valid = stats::ValidateGateOptions(command.gate); !valid.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad --max_rate/--confidence: ", valid.message()));
+  }
+  if (command.mode != "bazel" && command.mode != "direct") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mode must be bazel or direct, got ", command.mode));
+  }
+  if (command.jobs < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--jobs must be 0 (one per CPU) or more, got ", command.jobs));
   }
   const int64_t profile_count = static_cast<int64_t>(options.profiles.size());
 

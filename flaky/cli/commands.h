@@ -88,6 +88,10 @@ struct HuntCommandOptions {
   absl::Duration stop_grace = absl::Seconds(30);
   // max_log_bytes caps what is read and kept of each run's test.log.
   int64_t max_log_bytes = results::kDefaultMaxLogBytes;
+  // mode "direct" runs the test binaries itself after the build, `jobs` at
+  // once (0: one per CPU); "bazel" runs `bazel test` (runner/direct.h).
+  std::string mode = "bazel";
+  int jobs = 0;
   std::string command_line;  // recorded with the hunt
 };
 

@@ -9,7 +9,8 @@
 namespace flaky::results {
 namespace {
 
-constexpr HuntMode kModes[] = {HuntMode::kBazelRuns, HuntMode::kInProcessRepeat};
+constexpr HuntMode kModes[] = {HuntMode::kBazelRuns, HuntMode::kInProcessRepeat,
+                               HuntMode::kDirectRuns};
 constexpr HuntStatus kStatuses[] = {HuntStatus::kRunning, HuntStatus::kDone,
                                     HuntStatus::kInterrupted, HuntStatus::kFailed};
 
@@ -21,6 +22,8 @@ absl::string_view HuntModeName(HuntMode mode) {
       return "bazel_runs";
     case HuntMode::kInProcessRepeat:
       return "in_process_repeat";
+    case HuntMode::kDirectRuns:
+      return "direct_runs";
   }
   return "bazel_runs";
 }
@@ -30,7 +33,7 @@ absl::StatusOr<HuntMode> ParseHuntMode(absl::string_view name) {
     if (HuntModeName(mode) == name) return mode;
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown hunt mode '", name, "': bazel_runs or in_process_repeat"));
+      "unknown hunt mode '", name, "': bazel_runs, in_process_repeat or direct_runs"));
 }
 
 absl::string_view HuntStatusName(HuntStatus status) {

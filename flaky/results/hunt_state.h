@@ -21,9 +21,11 @@ namespace flaky::results {
 enum class HuntMode {
   kBazelRuns,        // one Bazel test run per trial of each case
   kInProcessRepeat,  // --gtest_repeat inside each run: cases share a process
+  kDirectRuns,       // one fresh process per run, started by flaky itself
+                     // after a Bazel build (runner/direct.h)
 };
 
-// HuntModeName returns "bazel_runs" or "in_process_repeat".
+// HuntModeName returns "bazel_runs", "in_process_repeat" or "direct_runs".
 absl::string_view HuntModeName(HuntMode mode);
 
 // ParseHuntMode is HuntModeName's inverse; InvalidArgument naming the text

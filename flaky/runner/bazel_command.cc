@@ -107,27 +107,55 @@ std::vector<std::string> BuildCommand(const BazelSetup& setup,
   return argv;
 }
 
+std::vector<std::string> WrapperFlags(const TestInvocation& invocation) {
+  std::vector<std::string> flags = {absl::StrCat("--profile=", invocation.profile)};
+  if (invocation.allow_fallback) flags.push_back("--allow_fallback");
+  if (invocation.run_offset > 0) {
+    flags.push_back(absl::StrCat("--run_offset=", invocation.run_offset));
+  }
+  if (!invocation.cgroup_parent.empty()) {
+    flags.push_back(absl::StrCat("--cgroup_parent=", invocation.cgroup_parent));
+  }
+  // The runner reads the wrapper's record from its line in test.log. The
+  // copy the wrapper would write to the undeclared outputs makes Bazel zip
+  // them after every run, which cost a quarter of Bazel's throughput on a
+  // fast test (BENCHMARKS.md, throughput).
+  flags.push_back("--record_file=/dev/null");
+  flags.push_back("--");
+  return flags;
+}
+
+std::vector<std::string> QueryXmlCommand(const BazelSetup& setup,
+                                         const std::vector<std::string>& labels) {
+  std::vector<std::string> argv = Prefix(setup, "query");
+  argv.push_back("--output=xml");
+  argv.push_back(absl::StrJoin(labels, " + "));
+  return argv;
+}
+
+std::vector<std::string> InfoCommand(const BazelSetup& setup, const std::string& key) {
+  std::vector<std::string> argv = Prefix(setup, "info");
+  // `bazel info bazel-bin` depends on the build flags (a --config, -c opt).
+  argv.insert(argv.end(), setup.extra_flags.begin(), setup.extra_flags.end());
+  argv.push_back(key);
+  return argv;
+}
+
 std::vector<std::string> TestCommand(const BazelSetup& setup,
                                      const TestInvocation& invocation) {
   std::vector<std::string> argv = Prefix(setup, "test");
   argv.push_back(absl::StrCat("--runs_per_test=", invocation.runs));
   if (!invocation.wrapper.empty()) {
-    std::string run_under = absl::StrCat("--run_under=", invocation.wrapper,
-                                         " --profile=",
-                                         ShellWord(invocation.profile));
-    if (invocation.allow_fallback) absl::StrAppend(&run_under, " --allow_fallback");
-    if (invocation.run_offset > 0) {
-      absl::StrAppend(&run_under, " --run_offset=", invocation.run_offset);
+    std::string run_under = absl::StrCat("--run_under=", invocation.wrapper);
+    for (const std::string& flag : WrapperFlags(invocation)) {
+      // --name=VALUE with only the value quoted, as a user would write it.
+      const size_t equals = flag.find('=');
+      absl::StrAppend(&run_under, " ",
+                      equals == std::string::npos
+                          ? flag
+                          : absl::StrCat(flag.substr(0, equals + 1),
+                                         ShellWord(flag.substr(equals + 1))));
     }
-    if (!invocation.cgroup_parent.empty()) {
-      absl::StrAppend(&run_under, " --cgroup_parent=",
-                      ShellWord(invocation.cgroup_parent));
-    }
-    // The runner reads the wrapper's record from its line in test.log. The
-    // copy the wrapper would write to the undeclared outputs makes Bazel zip
-    // them after every run, which cost a quarter of Bazel's throughput on a
-    // fast test (BENCHMARKS.md, throughput).
-    absl::StrAppend(&run_under, " --record_file=/dev/null --");
     argv.push_back(run_under);
   }
   argv.push_back(

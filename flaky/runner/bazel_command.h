@@ -53,6 +53,19 @@ struct TestInvocation {
   std::string bep_path = "";  // --build_event_json_file
 };
 
+// WrapperFlags are the starve wrapper's flags for `invocation`, ending
+// with "--" (the test's command line follows): --profile, then
+// --allow_fallback, --run_offset and --cgroup_parent when they apply.
+std::vector<std::string> WrapperFlags(const TestInvocation& invocation);
+
+// QueryXmlCommand is `bazel query --output=xml` of `labels` (direct runs
+// read the tests' attributes from it).
+std::vector<std::string> QueryXmlCommand(const BazelSetup& setup,
+                                         const std::vector<std::string>& labels);
+
+// InfoCommand is `bazel info KEY` under the hunt's Bazel flags.
+std::vector<std::string> InfoCommand(const BazelSetup& setup, const std::string& key);
+
 // QueryTestsCommand lists, with their rule kinds, the tests `targets`
 // denote: explicit labels as given (so a non-test shows up with its kind),
 // patterns (`//x/...`, `:all`) expanded to their tests minus those tagged

@@ -22,7 +22,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "flaky/base/status_macros.h"
@@ -30,6 +32,7 @@
 #include "flaky/results/store.h"
 #include "flaky/results/trial.h"
 #include "flaky/runner/arm_search.h"
+#include "flaky/runner/direct.h"
 #include "flaky/runner/hunt_cgroup.h"
 #include "flaky/runner/progress.h"
 #include "flaky/runner/run_trials.h"
@@ -141,6 +144,11 @@ class Hunter {
   absl::Status Build(const std::vector<std::string>& targets);
   int NextRoundSize(const ProfileState& state, int profiles_left);
   absl::StatusOr<RoundEnd> RunRound(ProfileState& state, int runs);
+  // SetUpDirect resolves direct runs after the build, or says why the hunt
+  // falls back to Bazel (a message, not an error).
+  absl::Status SetUpDirect();
+  absl::StatusOr<RoundEnd> RunDirectRoundOf(ProfileState& state, int runs,
+                                            const TestInvocation& invocation);
   // Publish hands one run's trials to every sink of the trial stream.
   absl::Status Publish(const std::vector<Trial>& run);
   // Flush asks every sink to write what it holds (the store's batch).
@@ -182,6 +190,16 @@ class Hunter {
   std::string cgroup_parent_;  // relative to the mount; "" when unused
   std::string cgroup_mount_;
   std::optional<ArmSearch> search_;  // with options_.auto_search
+  // What direct runs need, once resolved after the build; nullopt for
+  // Bazel runs (asked for, or fallen back to).
+  struct Direct {
+    std::vector<DirectTest> tests;
+    std::string wrapper;  // the wrapper's binary; "" without one
+    std::vector<std::pair<std::string, std::string>> test_env;
+    std::vector<std::string> test_args;  // --test_arg values
+    int jobs = 1;
+  };
+  std::optional<Direct> direct_;
 };
 
 absl::Status Hunter::CheckOptions() {
@@ -446,6 +464,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
   };
   context_.profile = state.text;
   progress_.SetProfile(state.text);
+  if (direct_.has_value()) return RunDirectRoundOf(state, runs, invocation);
   const absl::Time round_start = clock_.Now();
   FLAKY_ASSIGN_OR_RETURN(
       std::unique_ptr<Process> bazel,
@@ -517,6 +536,111 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
     return BazelFailed("bazel test", *exit, log_path);
   }
   return RoundEnd::kCompleted;
+}
+
+absl::Status Hunter::SetUpDirect() {
+  auto fall_back = [&](absl::string_view why) {
+    progress_.Message(absl::StrCat("flaky: --mode=direct: ", why,
+                                   "; hunting with bazel test instead"));
+    return absl::OkStatus();
+  };
+  for (const std::string& flag : options_.bazel.extra_flags) {
+    if (absl::StartsWith(flag, "--config=remote") ||
+        absl::StartsWith(flag, "--remote_executor")) {
+      return fall_back("the tests run on a remote executor, not here");
+    }
+  }
+  FLAKY_ASSIGN_OR_RETURN(
+      CommandResult info,
+      env_.launcher->Run({.argv = InfoCommand(options_.bazel, "bazel-bin"),
+                          .working_dir = options_.workspace}));
+  if (!info.status.Exited(0)) {
+    return fall_back(absl::StrCat("bazel info bazel-bin failed: ",
+                                  FirstBazelError(info.stderr_text)));
+  }
+  const std::string bazel_bin(absl::StripAsciiWhitespace(info.stdout_text));
+  FLAKY_ASSIGN_OR_RETURN(
+      CommandResult query,
+      env_.launcher->Run({.argv = QueryXmlCommand(options_.bazel, result_.targets),
+                          .working_dir = options_.workspace}));
+  if (!query.status.Exited(0)) {
+    return fall_back(absl::StrCat("bazel query --output=xml failed: ",
+                                  FirstBazelError(query.stderr_text)));
+  }
+  absl::StatusOr<std::vector<DirectTest>> tests = ParseDirectTests(
+      query.stdout_text, bazel_bin, WorkspaceName(options_.workspace));
+  if (!tests.ok()) return fall_back(tests.status().message());
+  Direct direct;
+  direct.tests = *std::move(tests);
+  if (!result_.wrapper.empty()) {
+    // The wrapper's label as a path under bazel-bin: "//a/b:c" -> a/b/c,
+    // "@r//a/b:c" -> external/r/a/b/c.
+    std::string label = result_.wrapper;
+    std::string prefix;
+    if (absl::StartsWith(label, "@")) {
+      const size_t slashes = label.find("//");
+      prefix = absl::StrCat("external/", label.substr(1, slashes - 1), "/");
+      label = label.substr(slashes);
+    }
+    const size_t colon = label.find(':');
+    direct.wrapper = absl::StrCat(bazel_bin, "/", prefix, label.substr(2, colon - 2), "/",
+                                  label.substr(colon + 1));
+    if (access(direct.wrapper.c_str(), X_OK) != 0) {
+      return fall_back(absl::StrCat("the starve wrapper ", direct.wrapper, " is not built"));
+    }
+  }
+  direct.test_env = TestEnvFromFlags(options_.bazel.extra_flags, [](const char* name) {
+    return std::getenv(name);
+  });
+  for (const std::string& flag : options_.bazel.extra_flags) {
+    absl::string_view rest = flag;
+    if (absl::ConsumePrefix(&rest, "--test_arg=")) direct.test_args.emplace_back(rest);
+  }
+  if (options_.repeat > 1) {
+    direct.test_args.push_back(absl::StrCat("--gtest_repeat=", options_.repeat));
+  }
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  direct.jobs = options_.jobs > 0 ? options_.jobs : static_cast<int>(std::max(1L, cpus));
+  direct_ = std::move(direct);
+  if (options_.repeat <= 1) result_.mode = results::HuntMode::kDirectRuns;
+  progress_.Message(absl::StrCat("flaky: running the test binaries directly, ",
+                                 direct_->jobs, " at once"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RoundEnd> Hunter::RunDirectRoundOf(ProfileState& state, int runs,
+                                                  const TestInvocation& invocation) {
+  const absl::Time round_start = clock_.Now();
+  DirectRoundOptions round;
+  round.tests = direct_->tests;
+  round.runs = runs;
+  round.jobs = direct_->jobs;
+  if (!direct_->wrapper.empty()) {
+    round.wrapper = {direct_->wrapper};
+    for (const std::string& flag : WrapperFlags(invocation)) round.wrapper.push_back(flag);
+  }
+  round.test_env = direct_->test_env;
+  round.extra_args = direct_->test_args;
+  round.work_dir = absl::StrCat(result_.work_dir, "/round", round_);
+  FLAKY_ASSIGN_OR_RETURN(
+      bool interrupted,
+      RunDirectRound(round, *env_.launcher, clock_, *env_.stop, env_.hurry,
+                     options_.stop_grace, [&](const results::BepTestResult& run) {
+                       BepEvents events;
+                       events.test_results.push_back(run);
+                       return HandleResults(state, events);
+                     }));
+  FLAKY_RETURN_IF_ERROR(Flush());
+  if (results_error_) return *results_error_;
+  state.wall += clock_.Now() - round_start;
+  state.rounds_runs += runs;
+  if (starve_error_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "profile ", state.text, " cannot be applied here: ", *starve_error_,
+        options_.allow_fallback ? "" : " (--allow_fallback runs without the "
+                                       "parts that cannot be applied)"));
+  }
+  return interrupted ? RoundEnd::kInterrupted : RoundEnd::kCompleted;
 }
 
 absl::StatusOr<bool> Hunter::Decided(const ProfileState& state) {
@@ -618,6 +742,7 @@ absl::StatusOr<HuntResult> Hunter::Run() {
               .host = options_.host,
               .in_process_repeat = options_.repeat > 1};
   FLAKY_RETURN_IF_ERROR(Build(result_.targets));
+  if (options_.direct) FLAKY_RETURN_IF_ERROR(SetUpDirect());
 
   // cgroup profiles: every run group of this hunt goes under one parent,
   // so CleanUp can remove what killed wrappers leave. Where there is no

@@ -99,6 +99,12 @@ struct HuntOptions {
   // max_log_bytes caps how much of each run's test.log is read and kept
   // (its head and tail; results::ReadLogCapped).
   int64_t max_log_bytes = results::kDefaultMaxLogBytes;
+  // direct runs the test binaries itself after Bazel built them, a fresh
+  // process per run, `jobs` at once (0: one per CPU), instead of `bazel
+  // test` (runner/direct.h). A target that cannot run directly makes the
+  // hunt say why and fall back to Bazel.
+  bool direct = false;
+  int jobs = 0;
   absl::Duration batch_interval = absl::Seconds(2);
   // decide (for until_decided) says whether `profile` is settled, given
   // every row the hunt stored so far under all its profiles (the family
