@@ -183,6 +183,47 @@ TEST(HuntE2e, HuntsTheFixtureAndStoresExactCounts) {
   }
 }
 
+// --mode=direct: Bazel builds, flaky runs the fixture's binary itself. The
+// fixture fails on TEST_RANDOM_SEED's schedule, which direct runs number
+// as Bazel does, so the counts are the same exact ones; a --test_env after
+// `--` reaches the test as under bazel test.
+TEST(HuntE2e, HuntsTheFixtureDirectlyWithTheSameCounts) {
+  const std::string checkout = FlakyCheckout();
+  ASSERT_FALSE(checkout.empty()) << "cannot find the flaky checkout";
+  const std::string store = Env("TEST_TMPDIR") + "/direct.db";
+  constexpr int kRuns = 20;
+  runner::CommandResult hunt = RunOrDie(
+      {.argv = {Runfile("flaky/flaky"), "hunt", "//tests/e2e:flaky_fixture_test",
+                "--mode=direct", "--jobs=2", "--profiles=none,chaos:1",
+                absl::StrCat("--runs=", kRuns), "--store=" + store, "--hunt_id=direct",
+                "--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " "), "--",
+                "--symlink_prefix=/", "--test_env=FLAKY_FIXTURE_SALT=direct"},
+       .working_dir = checkout});
+  ShutDownBazel(checkout);
+  ASSERT_TRUE(hunt.status.Exited(0)) << hunt.status.ToString() << "\n" << hunt.stderr_text;
+  EXPECT_THAT(hunt.stderr_text, HasSubstr("running the test binaries directly"));
+  absl::StatusOr<std::unique_ptr<results::Store>> opened = results::Store::Open(store);
+  ASSERT_THAT(opened, IsOk());
+  absl::StatusOr<std::vector<results::HuntRecord>> hunts = (*opened)->ListHunts();
+  ASSERT_THAT(hunts, IsOk());
+  ASSERT_EQ(hunts->size(), 1u);
+  EXPECT_EQ((*hunts)[0].mode, "direct_runs");
+  absl::StatusOr<std::vector<results::CaseSummary>> cases =
+      (*opened)->Summarize({.hunt_ids = {"direct"}, .targets = {}, .profiles = {}});
+  ASSERT_THAT(cases, IsOk());
+  const int expected = ExpectedFailures("direct", kRuns, 0.3);
+  for (const std::string profile : {"none", "chaos:1"}) {
+    SCOPED_TRACE(profile);
+    const results::CaseSummary* flaky = FindCase(*cases, "Fixture.FailsOnSchedule", profile);
+    ASSERT_NE(flaky, nullptr);
+    EXPECT_EQ(flaky->trials, kRuns);
+    EXPECT_EQ(flaky->failures, expected);
+    const results::CaseSummary* skipped = FindCase(*cases, "Fixture.IsSkipped", profile);
+    ASSERT_NE(skipped, nullptr);
+    EXPECT_EQ(skipped->by_outcome.at(results::Outcome::kSkipped), kRuns);
+  }
+}
+
 TEST(HuntE2e, HuntsInAWorkspaceThatLoadsFlakyAsAnExternalRepository) {
   const std::string checkout = FlakyCheckout();
   ASSERT_FALSE(checkout.empty()) << "cannot find the flaky checkout";
