@@ -39,6 +39,12 @@ echo "|---|---|---:|---:|---:|---:|"
 for entry in "${profiles[@]}"; do
   read -r profile flags <<<"$entry"
   read -ra flag_array <<<"${flags:-}"
+  # A profile this machine (or this wrapper) cannot run would only time
+  # the error path.
+  if ! error=$("$starve" "--profile=${profile}" "${flag_array[@]}" -- /bin/true 2>&1 >/dev/null); then
+    echo "| ${entry} | cannot run: $(grep -m1 'error:' <<<"$error" | sed 's/.*error: //') | - | - | - | - |"
+    continue
+  fi
   read -r base_wall base_cpu < <(per_run_us /bin/true)
   read -r wall cpu < <(per_run_us "$starve" "--profile=${profile}" \
                          "${flag_array[@]}" -- /bin/true)

@@ -11,11 +11,12 @@
 # table: per variant, each round's runs/s, their median, and the median of
 # the per-round ratios to plain: on a shared machine the load moves between
 # rounds far more than the wrapper costs, and a round's variants run within
-# a minute of each other.
+# a minute of each other. Use a multiple of the number of variants as
+# ROUNDS (6 by default: two rotations of the three default variants).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-200}
-rounds=${2:-3}
+rounds=${2:-6}
 shift $(( $# >= 2 ? 2 : $# ))
 variants=("")  # plain
 if [ $# -gt 0 ]; then
@@ -51,14 +52,20 @@ for i in "${!variants[@]}"; do
   runs=2 round_seconds "${variants[$i]}" >/dev/null
 done
 
+# Round r runs the variants rotated by r, so that each takes each place in
+# the order equally often over a multiple of their number of rounds.
 declare -A rates ratios
-for ((r = 1; r <= rounds; r++)); do
-  for i in "${!variants[@]}"; do
+count=${#variants[@]}
+for ((r = 0; r < rounds; r++)); do
+  declare -A round_rate=()
+  for ((k = 0; k < count; k++)); do
+    i=$(( (k + r) % count ))
     seconds=$(round_seconds "${variants[$i]}")
-    rate=$(awk -v s="$seconds" -v n="$runs" 'BEGIN { printf "%.2f", n / s }')
-    rates[$i]+="$rate "
-    [ "$i" -eq 0 ] && plain_rate=$rate
-    ratios[$i]+="$(awk -v a="$rate" -v b="$plain_rate" 'BEGIN { printf "%.3f", a / b }') "
+    round_rate[$i]=$(awk -v s="$seconds" -v n="$runs" 'BEGIN { printf "%.2f", n / s }')
+  done
+  for ((i = 0; i < count; i++)); do
+    rates[$i]+="${round_rate[$i]} "
+    ratios[$i]+="$(awk -v a="${round_rate[$i]}" -v b="${round_rate[0]}" 'BEGIN { printf "%.3f", a / b }') "
   done
 done
 
