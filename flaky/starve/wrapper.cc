@@ -610,7 +610,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
       record_file = absl::StrCat(outputs, "/", kRecordFileName);
     }
   }
-  // FillRecord completes the record from what was applied, once the last
+  // fill_record completes the record from what was applied, once the last
   // fallback has been taken.
   auto fill_record = [&] {
     record.hogs = applied.hogs;
@@ -778,7 +778,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   auto stop_sidecar = [&] {
     if (sidecar && !sched_report) sched_report = sidecar->Stop();
   };
-  // ReapExited reaps every child that has exited: the test (true, with its
+  // reap_exited reaps every child that has exited: the test (true, with its
   // status), a sidecar that died early (its changes are undone from here),
   // and orphans the test left, which would otherwise stay zombies.
   int wait_status = 0;
