@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -81,11 +82,37 @@ absl::Status WriteFile(const std::string& path, absl::string_view content) {
   return absl::OkStatus();
 }
 
-absl::Status MakeDir(const std::string& path) {
-  if (mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) {
-    return absl::OkStatus();
+// MakeParent creates `parent_path` and every missing level between the
+// hierarchy's mount and it, enabling the cpu controller for the children of
+// each level on cgroup v2 (a group gets cpu.max only when its parent
+// delegates cpu). Sets *vanished when a level disappeared while it was
+// being made (ENOENT): another process removed it.
+absl::Status MakeParent(const CpuHierarchy& hierarchy,
+                        const std::string& parent_path, bool* vanished) {
+  std::string level = hierarchy.mount;
+  std::vector<std::string> steps = absl::StrSplit(
+      absl::string_view(parent_path).substr(hierarchy.mount.size()), '/',
+      absl::SkipEmpty());
+  auto delegate = [&]() -> absl::Status {
+    if (hierarchy.version != 2) return absl::OkStatus();
+    const std::string control = absl::StrCat(level, "/cgroup.subtree_control");
+    absl::Status written = WriteFile(control, "+cpu");
+    if (!written.ok() && access(level.c_str(), F_OK) != 0 && errno == ENOENT) {
+      *vanished = true;
+    }
+    return written;
+  };
+  FLAKY_RETURN_IF_ERROR(delegate());
+  for (const std::string& step : steps) {
+    absl::StrAppend(&level, "/", step);
+    if (mkdir(level.c_str(), 0755) != 0 && errno != EEXIST) {
+      const int err = errno;
+      *vanished = err == ENOENT;
+      return ErrnoStatus(err, absl::StrCat("cannot create cgroup ", level));
+    }
+    FLAKY_RETURN_IF_ERROR(delegate());
   }
-  return ErrnoStatus(errno, absl::StrCat("cannot create cgroup ", path));
+  return absl::OkStatus();
 }
 
 // ProcessStartTime returns field 22 of /proc/PID/stat (start time in clock
@@ -191,7 +218,7 @@ absl::StatusOr<CpuHierarchy> DetectCpuHierarchy() {
 
 absl::StatusOr<std::unique_ptr<RunCgroup>> RunCgroup::Create(
     const CpuHierarchy& hierarchy, absl::string_view parent,
-    const CgroupLimit& limit) {
+    const CgroupLimit& limit, const std::function<void()>& after_parent) {
   std::string parent_path;
   if (parent.empty()) {
     parent_path = absl::StrCat(hierarchy.mount, "/", kDefaultParent);
@@ -212,28 +239,30 @@ absl::StatusOr<std::unique_ptr<RunCgroup>> RunCgroup::Create(
                      hierarchy.mount, " is mounted read-only; ",
                      kReadOnlyCgroupHint));
   }
-  FLAKY_RETURN_IF_ERROR(MakeDir(parent_path));
-  if (hierarchy.version == 2) {
-    // Every level between the root and the run group must delegate cpu.
-    std::string level = hierarchy.mount;
-    std::vector<std::string> steps = absl::StrSplit(
-        absl::string_view(parent_path).substr(hierarchy.mount.size()), '/',
-        absl::SkipEmpty());
-    FLAKY_RETURN_IF_ERROR(
-        WriteFile(absl::StrCat(level, "/cgroup.subtree_control"), "+cpu"));
-    for (const std::string& step : steps) {
-      absl::StrAppend(&level, "/", step);
-      FLAKY_RETURN_IF_ERROR(
-          WriteFile(absl::StrCat(level, "/cgroup.subtree_control"), "+cpu"));
-    }
-  }
-  CollectStaleGroups(parent_path);
-
   FLAKY_ASSIGN_OR_RETURN(std::string start, ProcessStartTime("self"));
   const std::string path =
       absl::StrCat(parent_path, "/", kRunPrefix, getpid(), "-", start);
-  if (mkdir(path.c_str(), 0755) != 0) {
-    return ErrnoStatus(errno, absl::StrCat("cannot create cgroup ", path));
+  // A hunt's parent is empty between its runs, so another process may
+  // remove it at any moment (an older flaky's sweep, an administrator):
+  // when it vanishes before the run group is made, make it again, once.
+  for (int attempt = 0;; ++attempt) {
+    bool vanished = false;
+    absl::Status made = MakeParent(hierarchy, parent_path, &vanished);
+    if (made.ok()) {
+      if (attempt == 0) CollectStaleGroups(parent_path);
+      if (after_parent) after_parent();
+      if (mkdir(path.c_str(), 0755) == 0) break;
+      const int err = errno;
+      vanished = err == ENOENT;
+      made = ErrnoStatus(err, absl::StrCat("cannot create cgroup ", path));
+    }
+    if (!vanished) return made;
+    if (attempt == 1) {
+      return absl::UnavailableError(absl::StrCat(
+          made.message(), " (the parent group vanished twice while the run "
+                          "group was being made: another process keeps "
+                          "removing ", parent_path, ")"));
+    }
   }
   std::unique_ptr<RunCgroup> group(new RunCgroup(
       path, hierarchy.version, limit.QuotaUs(), limit.period_us));

@@ -9,13 +9,16 @@
 //   FLAKY_RETURN_IF_ERROR(group->Remove());  // kills stragglers, rmdir
 //
 // The run group lives under a parent group (default `flaky` at the root of
-// the cpu hierarchy, created when missing) so that concurrent runs do not
-// collide and stale groups from killed wrappers can be found and removed.
+// the cpu hierarchy; it and every level above it are created when missing)
+// so that concurrent runs do not collide and stale groups from killed
+// wrappers can be found and removed. A parent that another process removes
+// while the run group is being made is made again, once.
 #ifndef FLAKY_STARVE_CGROUP_H_
 #define FLAKY_STARVE_CGROUP_H_
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,14 +53,21 @@ absl::StatusOr<CpuHierarchy> DetectCpuHierarchy();
 class RunCgroup {
  public:
   // Create makes the run group under `parent` (a path, absolute or relative
-  // to the hierarchy's mount; empty means `flaky`), creating the parent when
-  // missing, removes stale run groups of dead wrappers, and writes `limit`.
-  // Errors: FailedPrecondition for a read-only cgroupfs (with the Bazel
-  // strategy hint), PermissionDenied, InvalidArgument for a parent outside
-  // the hierarchy, Unavailable for other I/O failures.
+  // to the hierarchy's mount; empty means `flaky`), creating the parent and
+  // the levels above it when missing (with the cpu controller delegated on
+  // v2), removes stale run groups of dead wrappers, and writes `limit`.
+  // When the parent vanishes before the run group is made, it is made again
+  // and the run group retried once. `after_parent`, when set, runs between
+  // making the parent and making the run group, the moment a concurrent
+  // removal hurts: tests remove the parent there. Errors:
+  // FailedPrecondition for a read-only cgroupfs (with the Bazel strategy
+  // hint), PermissionDenied, InvalidArgument for a parent outside the
+  // hierarchy, Unavailable for other I/O failures (and for a parent that
+  // vanished twice).
   static absl::StatusOr<std::unique_ptr<RunCgroup>> Create(
       const CpuHierarchy& hierarchy, absl::string_view parent,
-      const CgroupLimit& limit);
+      const CgroupLimit& limit,
+      const std::function<void()>& after_parent = nullptr);
 
   RunCgroup(const RunCgroup&) = delete;
   RunCgroup& operator=(const RunCgroup&) = delete;

@@ -27,6 +27,7 @@ namespace {
 
 using ::flaky::testing::IsOk;
 using ::flaky::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kMountinfo[] =
@@ -121,6 +122,48 @@ TEST(RunCgroup, CollectsOnlyOldGroupsOfDeadWrappers) {
   EXPECT_EQ(stat(alive.c_str(), &info), 0) << "its wrapper lives";
 }
 
+// The same stand-in: the parent removed right before the run group is made
+// (what a concurrent sweep did) is made again, and the run group after it;
+// the first cgroup file then fails as above, which shows the mkdir passed.
+TEST(RunCgroup, MakesAParentThatVanishedAgainOnce) {
+  const std::string mount = TmpDir() + "/vanishing";
+  ASSERT_EQ(mkdir(mount.c_str(), 0755), 0);
+  const std::string parent = mount + "/flaky/hunt-x@1-2";
+  int removals = 0;
+  auto remove_once = [&] {
+    if (removals++ == 0) {
+      ASSERT_EQ(rmdir(parent.c_str()), 0) << std::strerror(errno);
+      ASSERT_EQ(rmdir((mount + "/flaky").c_str()), 0) << std::strerror(errno);
+    }
+  };
+  EXPECT_THAT(RunCgroup::Create(CpuHierarchy{1, mount, false},
+                                "flaky/hunt-x@1-2", CgroupLimit{},
+                                remove_once),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("cpu.cfs_period_us")));
+  EXPECT_EQ(removals, 2) << "made the parent twice";
+  struct stat info;
+  EXPECT_EQ(stat(parent.c_str(), &info), 0) << "the parent was made again";
+}
+
+TEST(RunCgroup, AParentThatKeepsVanishingFailsSayingSo) {
+  const std::string mount = TmpDir() + "/vanishing_always";
+  ASSERT_EQ(mkdir(mount.c_str(), 0755), 0);
+  const std::string parent = mount + "/flaky";
+  int removals = 0;
+  auto remove_always = [&] {
+    ++removals;
+    ASSERT_EQ(rmdir(parent.c_str()), 0) << std::strerror(errno);
+  };
+  EXPECT_THAT(
+      RunCgroup::Create(CpuHierarchy{1, mount, false}, "", CgroupLimit{},
+                        remove_always),
+      StatusIs(absl::StatusCode::kUnavailable,
+               AllOf(HasSubstr("No such file or directory"),
+                     HasSubstr("the parent group vanished twice"))));
+  EXPECT_EQ(removals, 2) << "retried once, not more";
+}
+
 // The real thing, where the machine has a writable cpu controller.
 class RealCgroup : public ::testing::Test {
  protected:
@@ -132,16 +175,39 @@ class RealCgroup : public ::testing::Test {
                    << "linux-sandbox)";
     }
     hierarchy_ = *h;
-    parent_ = absl::StrCat("flaky-cgroup-test-", getpid());
+    top_ = absl::StrCat("flaky-cgroup-test-", getpid());
+    parent_ = top_;
   }
   void TearDown() override {
-    if (!parent_.empty()) {
+    if (!top_.empty()) {
       rmdir(absl::StrCat(hierarchy_.mount, "/", parent_).c_str());
+      rmdir(absl::StrCat(hierarchy_.mount, "/", top_).c_str());
     }
   }
 
+  std::string Path(const std::string& relative) const {
+    return absl::StrCat(hierarchy_.mount, "/", relative);
+  }
+
+  // LimitOf reads a group's quota and period as "QUOTA PERIOD".
+  std::string LimitOf(const std::string& group) const {
+    if (hierarchy_.version == 2) {
+      std::ifstream max(group + "/cpu.max");
+      std::string line;
+      std::getline(max, line);
+      return line;
+    }
+    std::ifstream quota(group + "/cpu.cfs_quota_us");
+    std::ifstream period(group + "/cpu.cfs_period_us");
+    int64_t q = 0, p = 0;
+    quota >> q;
+    period >> p;
+    return absl::StrCat(q, " ", p);
+  }
+
   CpuHierarchy hierarchy_;
-  std::string parent_;
+  std::string top_;     // removed last
+  std::string parent_;  // top_ or a group inside it
 };
 
 TEST_F(RealCgroup, LimitsAProcessAndRemovesTheGroupKillingStragglers) {
@@ -187,6 +253,43 @@ TEST_F(RealCgroup, LimitsAProcessAndRemovesTheGroupKillingStragglers) {
   EXPECT_NE(stat(path.c_str(), &info), 0) << path << " left behind";
   EXPECT_THAT((*group)->Remove(), IsOk()) << "Remove is idempotent";
   close(hold[1]);
+}
+
+// A hunt's parent (flaky/hunt-<id>@<owner>) removed between two runs, with
+// the level above it: the next run makes both again, with the controller
+// delegated, and gets its limit.
+TEST_F(RealCgroup, MakesAParentChainThatVanishedBetweenRuns) {
+  parent_ = top_ + "/hunt-x@1-2";
+  {
+    absl::StatusOr<std::unique_ptr<RunCgroup>> first =
+        RunCgroup::Create(hierarchy_, parent_, CgroupLimit{20, 100000});
+    ASSERT_THAT(first, IsOk());
+  }
+  ASSERT_EQ(rmdir(Path(parent_).c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(rmdir(Path(top_).c_str()), 0) << std::strerror(errno);
+  absl::StatusOr<std::unique_ptr<RunCgroup>> second =
+      RunCgroup::Create(hierarchy_, parent_, CgroupLimit{20, 100000});
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(LimitOf((*second)->path()), "20000 100000");
+}
+
+// The race a concurrent sweep caused (issue 19): the parent removed after
+// it was made and before the run group is.
+TEST_F(RealCgroup, RetriesOnceWhenTheParentVanishesBeforeTheRunGroup) {
+  parent_ = top_ + "/hunt-y@1-2";
+  int removals = 0;
+  absl::StatusOr<std::unique_ptr<RunCgroup>> group = RunCgroup::Create(
+      hierarchy_, parent_, CgroupLimit{30, 50000}, [&] {
+        if (removals++ == 0) {
+          ASSERT_EQ(rmdir(Path(parent_).c_str()), 0) << std::strerror(errno);
+        }
+      });
+  ASSERT_THAT(group, IsOk());
+  EXPECT_EQ(removals, 2);
+  // The kernel took the limit: the controller is there (delegated again on
+  // v2).
+  EXPECT_EQ(LimitOf((*group)->path()), "15000 50000");
+  EXPECT_THAT((*group)->Remove(), IsOk());
 }
 
 TEST_F(RealCgroup, DestructorRemovesTheGroup) {

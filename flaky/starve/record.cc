@@ -69,6 +69,11 @@ std::string AppliedRecord::ToJson() const {
   }
   j["env"] = env;
   j["wrapper_pid"] = wrapper_pid;
+  if (killed) {
+    j["killed"] = *killed;
+  } else {
+    j["killed"] = nullptr;
+  }
   j["host"] = host;
   nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
   for (const NotApplied& n : not_applied) {
@@ -143,6 +148,9 @@ absl::StatusOr<AppliedRecord> ParseAppliedRecord(absl::string_view json) {
     }
     record.env = j.at("env").get<std::vector<std::string>>();
     record.wrapper_pid = j.at("wrapper_pid").get<int64_t>();
+    if (auto k = j.find("killed"); k != j.end() && !k->is_null()) {
+      record.killed = k->get<int64_t>();
+    }
     record.host = j.value("host", std::string());
     for (const nlohmann::json& n : j.value("not_applied", nlohmann::json::array())) {
       record.not_applied.push_back(

@@ -2,9 +2,12 @@
 //
 // The wrapper prints it as one tagged line on stderr (which Bazel puts in
 // test.log) and writes the same JSON to
-// $TEST_UNDECLARED_OUTPUTS_DIR/flaky_starve.json, once before the test starts
-// and again, with what the perturbations did (chaos.counters), after it has
-// ended; readers take the last line. The runner reads it back:
+// $TEST_UNDECLARED_OUTPUTS_DIR/flaky_starve.json, once before the test
+// starts and, when the wrapper stays the test's parent (wrapper.h), again
+// with what the perturbations did (chaos.counters, sched.counters, killed)
+// after it has ended; readers take the last line. A profile run by exec in
+// place (none, taskset, env) has nothing to count and writes it once. The
+// runner reads it back:
 //
 //   std::optional<AppliedRecord> record = FindAppliedRecord(test_log_text);
 //   if (record && record->seed) trial.seed = *record->seed;
@@ -16,11 +19,14 @@
 // stalls, capped, stalled_ns, sites, sites_stalled}, summed over the test's
 // processes, or null before the test ended), sched {seed, base_seed, fixed,
 // min_ms, max_ms, modes ["cpu", ...], counters {windows, threads, changes,
-// refused} or null} or null, env ["K=V"], wrapper_pid, host (the machine the
-// run ran on: a remote worker's name under Bazel remote execution),
-// not_applied [{part, reason}] (non-empty only under --allow_fallback).
-// Records written before burst, counters, sched and host existed parse
-// with burst 0, no counters, no sched and no host.
+// refused} or null} or null, env ["K=V"], wrapper_pid (the test's own pid
+// when the wrapper exec'd it in place), killed (processes the test left
+// running, killed by the wrapper after it; null before the test ended and
+// without a supervisor), host (the machine the run ran on: a remote
+// worker's name under Bazel remote execution), not_applied [{part,
+// reason}] (non-empty only under --allow_fallback). Records written before
+// burst, counters, sched, killed and host existed parse with burst 0 and
+// none of the others.
 #ifndef FLAKY_STARVE_RECORD_H_
 #define FLAKY_STARVE_RECORD_H_
 
@@ -117,6 +123,9 @@ struct AppliedRecord {
   std::optional<AppliedSched> sched;
   std::vector<std::string> env;  // "K=V" added to the test's environment
   int64_t wrapper_pid = 0;
+  // Processes of the test's tree still running after it ended, which the
+  // wrapper killed. Filled once the test has ended, by a supervisor.
+  std::optional<int64_t> killed;
   // host is the wrapper's host name (gethostname): where the run really ran,
   // which under remote execution is not the machine that hunts. "" when
   // the record does not say.

@@ -68,7 +68,23 @@ TEST(AppliedRecord, RoundTripsThroughJson) {
   EXPECT_THAT(parsed->env, ElementsAre("A=1"));
   EXPECT_EQ(parsed->wrapper_pid, 4242);
   EXPECT_EQ(parsed->host, "remote-worker-3");
+  EXPECT_FALSE(parsed->killed.has_value()) << "the record before the test ran";
+  EXPECT_THAT(json, HasSubstr("\"wrapper_pid\":4242,\"killed\":null,"));
   EXPECT_EQ(parsed->json, json);
+}
+
+TEST(AppliedRecord, KilledLeftoversRoundTrip) {
+  AppliedRecord record = FullRecord();
+  record.killed = 3;
+  const std::string json = record.ToJson();
+  EXPECT_THAT(json, HasSubstr("\"killed\":3,"));
+  absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(json);
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_EQ(parsed->killed, std::optional<int64_t>(3));
+  record.killed = 0;
+  parsed = ParseAppliedRecord(record.ToJson());
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_EQ(parsed->killed, std::optional<int64_t>(0)) << "0 is not null";
 }
 
 TEST(AppliedRecord, ChaosCountersRoundTrip) {
@@ -90,7 +106,8 @@ TEST(AppliedRecord, ChaosCountersRoundTrip) {
   EXPECT_EQ(*parsed->chaos->counters, counters);
 }
 
-// What the wrapper wrote before chaos had burst and counters.
+// What the wrapper wrote before chaos had burst and counters, and before
+// killed.
 TEST(AppliedRecord, ReadsRecordsFromBeforeBurstAndCounters) {
   absl::StatusOr<AppliedRecord> parsed = ParseAppliedRecord(
       "{\"profile\":\"chaos:7\",\"cpus\":[0,1],\"hogs\":0,\"hog_cpus\":[],"
@@ -101,6 +118,7 @@ TEST(AppliedRecord, ReadsRecordsFromBeforeBurstAndCounters) {
   EXPECT_FALSE(parsed->sched.has_value());
   EXPECT_EQ(parsed->chaos->burst, 0);
   EXPECT_FALSE(parsed->chaos->counters.has_value());
+  EXPECT_FALSE(parsed->killed.has_value());
   EXPECT_EQ(parsed->seed, std::optional<uint64_t>(9));
 }
 

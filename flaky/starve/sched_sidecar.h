@@ -1,8 +1,12 @@
 // The process that runs a SchedPerturber beside a test: forked by the
 // wrapper, it watches the test through a pidfd and dies with its parent
-// (PR_SET_PDEATHSIG), so it needs nothing from the wrapper but the fork. The
-// wrapper could exec the test in its own place afterwards and the sidecar
-// would then die with the test.
+// (PR_SET_PDEATHSIG), so it needs nothing from the wrapper but the fork.
+// The wrapper stays the test's parent under sched rather than exec the test
+// in its own place: the sidecar's parent would then be the test's thread
+// that was the wrapper, whose exit (or pthread_exit while other threads
+// run on) SIGKILLs the sidecar in the same kernel step that would wake it
+// through the pidfd, so it could neither report its counters nor give the
+// test's surviving children their scheduling back.
 //
 //   FLAKY_ASSIGN_OR_RETURN(std::unique_ptr<SchedSidecar> sidecar,
 //                          SchedSidecar::Start(test_pid, spec, seed, cpus));

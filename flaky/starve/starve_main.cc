@@ -3,10 +3,12 @@
 //   bazel test --run_under='//flaky/starve:starve --profile=taskset:0+hogs:1 --'
 //       --strategy=TestRunner=processwrapper-sandbox //pkg:test
 //   starve --profile=cgroup:20 [--cgroup_parent=DIR] [--allow_fallback]
-//       [--record_file=F] [--run_offset=N] -- /path/to/test args...
+//       [--record_file=F] [--run_offset=N] [--supervise] -- /path/to/test args...
 //
 // Exits with the test's status (re-raising the signal that killed it), or
-// 125/126/127 with one `flaky-starve: error:` line (see exit_codes.h).
+// 125/126/127 with one `flaky-starve: error:` line (see exit_codes.h). For
+// none, taskset and env the process becomes the test (exec in place; see
+// wrapper.h), so its status is the test's by construction.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -41,15 +43,19 @@ ABSL_FLAG(bool, allow_fallback, false,
 ABSL_FLAG(int64_t, run_offset, 0,
           "added to Bazel's run number (TEST_RANDOM_SEED) before the chaos "
           "seed is derived from it; hunts pass the runs of earlier rounds");
+ABSL_FLAG(bool, supervise, false,
+          "stay the test's parent even where the profile needs no "
+          "supervisor (none, taskset, env), so that whatever the test "
+          "leaves running is killed when it ends");
 ABSL_FLAG(std::string, record_file, "",
           "where to write the record JSON (default: "
           "$TEST_UNDECLARED_OUTPUTS_DIR/flaky_starve.json when set)");
 
 namespace {
 
-constexpr absl::string_view kFlagNames[] = {"profile", "cgroup_parent",
-                                            "allow_fallback", "record_file",
-                                            "noallow_fallback", "run_offset"};
+constexpr absl::string_view kFlagNames[] = {
+    "profile",    "cgroup_parent", "allow_fallback", "record_file",
+    "noallow_fallback", "run_offset", "supervise", "nosupervise"};
 
 [[noreturn]] void Fail(int code, absl::string_view message) {
   std::cerr << flaky::starve::kErrorPrefix << message << std::endl;
@@ -91,7 +97,7 @@ bool IsOwnFlag(absl::string_view arg) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "starve --profile=PROFILE [--cgroup_parent=DIR] [--allow_fallback] "
-      "[--run_offset=N] -- "
+      "[--run_offset=N] [--supervise] -- "
       "TEST [ARGS...]");
   // Split at `--`, or at the first argument that is not ours (Bazel appends
   // the test path right after the --run_under string).
@@ -108,9 +114,8 @@ int main(int argc, char** argv) {
       Fail(flaky::starve::kExitProfileNotApplied,
            absl::StrCat("unknown flag ", arg,
                         "; starve takes --profile, --cgroup_parent, "
-                        "--allow_fallback, --record_file and --run_offset, "
-                        "then -- and the "
-                        "test command"));
+                        "--allow_fallback, --record_file, --run_offset and "
+                        "--supervise, then -- and the test command"));
     }
     own.push_back(argv[i]);
   }
@@ -137,6 +142,7 @@ int main(int argc, char** argv) {
   options.cgroup_parent = absl::GetFlag(FLAGS_cgroup_parent);
   options.allow_fallback = absl::GetFlag(FLAGS_allow_fallback);
   options.record_file = absl::GetFlag(FLAGS_record_file);
+  options.supervise = absl::GetFlag(FLAGS_supervise);
   options.run_offset = absl::GetFlag(FLAGS_run_offset);
   if (options.run_offset < 0) {
     Fail(flaky::starve::kExitProfileNotApplied,

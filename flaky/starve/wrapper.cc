@@ -1,5 +1,6 @@
 #include "flaky/starve/wrapper.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -345,6 +347,98 @@ std::string HostName() {
   return name;
 }
 
+// WriteRecordLine writes the tagged record line in one piece, so that
+// output of processes sharing the log cannot split it.
+void WriteRecordLine(std::ostream& log, const AppliedRecord& record) {
+  log << absl::StrCat(kRecordTag, record.ToJson(), "\n") << std::flush;
+}
+
+// ChildrenOfSelf lists this process's children from
+// /proc/self/task/*/children or, where the kernel has no such file, from
+// the parent field of every /proc/PID/stat.
+std::vector<pid_t> ChildrenOfSelf() {
+  std::vector<pid_t> children;
+  bool listed = false;
+  if (DIR* tasks = opendir("/proc/self/task")) {
+    while (struct dirent* entry = readdir(tasks)) {
+      if (entry->d_name[0] == '.') continue;
+      std::ifstream in(
+          absl::StrCat("/proc/self/task/", entry->d_name, "/children"));
+      if (!in) continue;
+      listed = true;
+      pid_t pid = 0;
+      while (in >> pid) children.push_back(pid);
+    }
+    closedir(tasks);
+  }
+  if (listed) return children;
+  const pid_t self = getpid();
+  if (DIR* proc = opendir("/proc")) {
+    while (struct dirent* entry = readdir(proc)) {
+      pid_t pid = 0;
+      if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+      std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+      std::string stat((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+      const size_t paren = stat.rfind(')');
+      if (paren == std::string::npos) continue;
+      // After the command: state, then the parent's pid.
+      std::vector<absl::string_view> fields = absl::StrSplit(
+          absl::string_view(stat).substr(paren + 1), ' ', absl::SkipEmpty());
+      pid_t parent = 0;
+      if (fields.size() > 1 && absl::SimpleAtoi(fields[1], &parent) &&
+          parent == self) {
+        children.push_back(pid);
+      }
+    }
+    closedir(proc);
+  }
+  return children;
+}
+
+// ExitedChild returns a child that has exited without reaping it, 0 when
+// none has, -1 when there are no children at all.
+pid_t ExitedChild() {
+  while (true) {
+    siginfo_t info;
+    std::memset(&info, 0, sizeof(info));
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0) {
+      return info.si_pid;
+    }
+    if (errno != EINTR) return -1;  // ECHILD
+  }
+}
+
+// KillLeftovers SIGKILLs and reaps every child the wrapper still has once
+// the test and the sidecar are reaped: what the test left running, which
+// came to the wrapper as the orphans' subreaper, and in turn their children
+// as their parents die. Returns how many processes it killed. Stops early,
+// rather than wait for processes it cannot name, when /proc lists none of
+// the children the kernel still counts.
+int64_t KillLeftovers() {
+  std::set<pid_t> killed;
+  while (true) {
+    const pid_t exited = ExitedChild();
+    if (exited < 0) break;
+    if (exited > 0) {
+      int status = 0;
+      while (waitpid(exited, &status, 0) < 0 && errno == EINTR) {
+      }
+      continue;
+    }
+    const std::vector<pid_t> children = ChildrenOfSelf();
+    if (children.empty()) break;
+    for (pid_t pid : children) {
+      if (kill(pid, SIGKILL) == 0) killed.insert(pid);
+    }
+    // Block until one of them is gone; the loop reaps it.
+    siginfo_t info;
+    while (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
+    }
+  }
+  return static_cast<int64_t>(killed.size());
+}
+
 absl::Status WriteRecordFile(const std::string& path, const std::string& json) {
   std::ofstream out(path, std::ios::trunc);
   out << json << "\n";
@@ -358,6 +452,11 @@ absl::Status WriteRecordFile(const std::string& path, const std::string& json) {
 }
 
 }  // namespace
+
+bool NeedsSupervisor(const Profile& applied) {
+  return applied.hogs > 0 || applied.cgroup.has_value() ||
+         applied.chaos.has_value() || applied.sched.has_value();
+}
 
 bool ExecFailed(const absl::Status& status, bool* not_found) {
   auto payload = status.GetPayload(kExecPayload);
@@ -512,6 +611,81 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   argv.push_back(nullptr);
   std::vector<char*> envp = env.Pointers();
 
+  std::string record_file = options.record_file;
+  if (record_file.empty()) {
+    const char* outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    if (outputs != nullptr && *outputs != '\0') {
+      record_file = absl::StrCat(outputs, "/", kRecordFileName);
+    }
+  }
+  // fill_record completes the record from what was applied, once the last
+  // fallback has been taken.
+  auto fill_record = [&] {
+    record.hogs = applied.hogs;
+    record.cpus = test_cpus;
+    if (applied.chaos) {
+      const ChaosSpec& c = *applied.chaos;
+      AppliedChaos chaos;
+      chaos.seed = run_seed;
+      chaos.base_seed = c.seed;
+      chaos.fixed = c.fixed;
+      chaos.stall_percent = c.stall_percent;
+      chaos.burst = c.burst;
+      chaos.min_ms = c.min_ms;
+      chaos.max_ms = c.max_ms;
+      chaos.cap_percent = c.cap_percent;
+      record.chaos = chaos;
+    }
+    if (applied.sched) {
+      const SchedSpec& s = *applied.sched;
+      AppliedSched sched;
+      sched.seed = sched_seed;
+      sched.base_seed = s.seed;
+      sched.fixed = s.fixed;
+      sched.min_ms = s.min_ms;
+      sched.max_ms = s.max_ms;
+      sched.modes = SchedModeNames(s.modes);
+      record.sched = sched;
+    }
+    record.profile = applied.ToString();
+  };
+
+  if (!options.supervise && !NeedsSupervisor(applied)) {
+    // Exec in place: the affinity is the wrapper's own, which exec keeps.
+    if (!applied.cpus.empty()) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      for (int cpu : applied.cpus) CPU_SET(cpu, &set);
+      if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+        const int err = errno;
+        applied.cpus.clear();
+        test_cpus = allowed;
+        FLAKY_RETURN_IF_ERROR(fallback(
+            TasksetPart(profile),
+            absl::FailedPreconditionError(
+                absl::StrCat("sched_setaffinity: ", std::strerror(err)))));
+        // The announcement must not claim the pinning that failed.
+        env.Set("FLAKY_STARVE_PROFILE", applied.ToString());
+        envp = env.Pointers();
+      }
+    }
+    fill_record();
+    if (!record_file.empty()) {
+      FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, record.ToJson()));
+    }
+    WriteRecordLine(log, record);
+    sigprocmask(SIG_SETMASK, &signals.original(), nullptr);
+    execve(path.c_str(), argv.data(), envp.data());
+    return ExecError(errno, path);
+  }
+
+  // Orphans the test leaves (daemons, children of a test that exited
+  // first) come to the wrapper instead of init or Bazel's process-wrapper,
+  // so it can kill the whole tree when the test ends. A kernel without
+  // subreapers (before 3.4) leaves the wrapper only its own children to
+  // kill.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+
   int go_pipe[2];
   int err_pipe[2];
   if (pipe2(go_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -587,44 +761,11 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     FLAKY_ASSIGN_OR_RETURN(hogs, Hogs::Start(profile.hogs, test_cpus));
     record.hog_cpus = hogs->cpus();
   }
-  record.hogs = applied.hogs;
-  record.cpus = test_cpus;
-  if (applied.chaos) {
-    const ChaosSpec& c = *applied.chaos;
-    AppliedChaos chaos;
-    chaos.seed = run_seed;
-    chaos.base_seed = c.seed;
-    chaos.fixed = c.fixed;
-    chaos.stall_percent = c.stall_percent;
-    chaos.burst = c.burst;
-    chaos.min_ms = c.min_ms;
-    chaos.max_ms = c.max_ms;
-    chaos.cap_percent = c.cap_percent;
-    record.chaos = chaos;
-  }
-  if (applied.sched) {
-    const SchedSpec& s = *applied.sched;
-    AppliedSched sched;
-    sched.seed = sched_seed;
-    sched.base_seed = s.seed;
-    sched.fixed = s.fixed;
-    sched.min_ms = s.min_ms;
-    sched.max_ms = s.max_ms;
-    sched.modes = SchedModeNames(s.modes);
-    record.sched = sched;
-  }
-  record.profile = applied.ToString();
-  std::string record_file = options.record_file;
-  if (record_file.empty()) {
-    const char* outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
-    if (outputs != nullptr && *outputs != '\0') {
-      record_file = absl::StrCat(outputs, "/", kRecordFileName);
-    }
-  }
+  fill_record();
   if (!record_file.empty()) {
     FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, record.ToJson()));
   }
-  log << kRecordTag << record.ToJson() << std::endl;
+  WriteRecordLine(log, record);
 
   // Release the test.
   const char go = 1;
@@ -645,16 +786,34 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   auto stop_sidecar = [&] {
     if (sidecar && !sched_report) sched_report = sidecar->Stop();
   };
+  // reap_exited reaps every child that has exited: the test (true, with its
+  // status), a sidecar that died early (its changes are undone from here),
+  // and orphans the test left, which would otherwise stay zombies.
   int wait_status = 0;
+  auto reap_exited = [&]() -> bool {
+    bool test_ended = false;
+    pid_t exited;
+    while ((exited = ExitedChild()) > 0) {
+      if (exited == child) {
+        while (waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
+        }
+        test_ended = true;
+      } else if (sidecar && !sched_report && exited == sidecar->pid()) {
+        if (!sidecar->CheckAlive()) stop_sidecar();
+      } else {
+        int status = 0;
+        while (waitpid(exited, &status, 0) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    return test_ended;
+  };
   while (true) {
     siginfo_t info;
     const int sig = sigwaitinfo(&signals.blocked(), &info);
     if (sig < 0) continue;  // EINTR
     if (sig == SIGCHLD) {
-      // A sidecar that died early has its changes undone from here.
-      if (sidecar && !sched_report && !sidecar->CheckAlive()) stop_sidecar();
-      pid_t done = waitpid(child, &wait_status, WNOHANG);
-      if (done == child) break;
+      if (reap_exited()) break;
       continue;
     }
     // Bazel's timeout or an interrupt: pass it on, and stop competing for
@@ -665,6 +824,9 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   }
   if (hogs) hogs->Stop();
   stop_sidecar();
+  // Nothing the test started outlives its run: the counters below are then
+  // final, and the cgroup is empty before it is removed.
+  record.killed = KillLeftovers();
   if (sched_report && record.sched) {
     if (sched_report->ok()) {
       const SchedCounters& c = **sched_report;
@@ -689,7 +851,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
       log << kErrorPrefix << "cleanup: " << written.message() << "\n";
     }
   }
-  log << kRecordTag << record.ToJson() << std::endl;
+  WriteRecordLine(log, record);
   return wait_status;
 }
 

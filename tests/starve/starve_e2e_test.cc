@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "flaky/starve/cgroup.h"
@@ -45,6 +47,7 @@ namespace flaky::starve {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Generous: the machine has two cores shared by every build and test.
@@ -219,6 +222,22 @@ int HogThreadsOf(pid_t pid) {
   return hogs;
 }
 
+// ExecsInPlace is the wrapper's contract (wrapper.h): profiles with nothing
+// to supervise or count become the test by exec.
+bool ExecsInPlace(const std::string& text) {
+  absl::StatusOr<Profile> p = ParseProfile(text);
+  return p.ok() && !p->cgroup && p->hogs == 0 && !p->chaos && !p->sched;
+}
+
+// RecordLines counts the record lines in the wrapper's stderr.
+int RecordLines(const std::string& err) {
+  int lines = 0;
+  for (absl::string_view line : absl::StrSplit(err, '\n')) {
+    lines += absl::StartsWith(line, kRecordTag);
+  }
+  return lines;
+}
+
 TEST(Starve, ProfilesTakeEffectInsideTheTest) {
   std::vector<std::string> profiles = {
       "none",      "taskset:0",          "hogs:2",
@@ -250,6 +269,15 @@ TEST(Starve, ProfilesTakeEffectInsideTheTest) {
     std::string json;
     std::getline(file, json);
     EXPECT_EQ(json, record->json);
+    // Exec'd in place, the record before the test is the final one; a
+    // supervisor writes it again after the test, having killed nothing.
+    if (ExecsInPlace(text)) {
+      EXPECT_EQ(RecordLines(r.err), 1) << r.err;
+      EXPECT_FALSE(record->killed.has_value());
+    } else {
+      EXPECT_EQ(RecordLines(r.err), 2) << r.err;
+      EXPECT_EQ(record->killed, std::optional<int64_t>(0));
+    }
     if (record->cgroup) {
       EXPECT_FALSE(Exists(record->cgroup->path))
           << "run cgroup left behind: " << record->cgroup->path;
@@ -336,16 +364,31 @@ TEST(Starve, ProbeDetectsAProfileThatIsNotApplied) {
   }
 }
 
+// Exec'd in place (none, taskset) the status is the test's by
+// construction; supervised (hogs, --supervise) the wrapper passes it on.
 TEST(Starve, ExitStatusPassesThroughUnchanged) {
-  for (int code : {0, 1, 3, 124, 200}) {
-    Result r = RunToEnd({Starve(), "--profile=hogs:1", "--", Probe(),
-                    absl::StrCat("--exit_code=", code)});
-    EXPECT_EQ(ExitCode(r), code) << r.err;
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{{"--profile=none"},
+                                             {"--profile=taskset:0"},
+                                             {"--profile=hogs:1"},
+                                             {"--profile=none", "--supervise"}}) {
+    SCOPED_TRACE(absl::StrJoin(flags, " "));
+    std::vector<std::string> argv = {Starve()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"--", Probe()});
+    for (int code : {0, 1, 3, 124, 200}) {
+      std::vector<std::string> with_code = argv;
+      with_code.push_back(absl::StrCat("--exit_code=", code));
+      Result r = RunToEnd(with_code);
+      EXPECT_EQ(ExitCode(r), code) << r.err;
+    }
+    std::vector<std::string> with_signal = argv;
+    with_signal.push_back(absl::StrCat("--kill_self=", SIGUSR1));
+    Result killed = RunToEnd(with_signal);
+    ASSERT_TRUE(WIFSIGNALED(killed.status)) << killed.err;
+    EXPECT_EQ(WTERMSIG(killed.status), SIGUSR1);
+    EXPECT_FALSE(WCOREDUMP(killed.status));
   }
-  Result killed = RunToEnd({Starve(), "--profile=taskset:0", "--", Probe(),
-                       absl::StrCat("--kill_self=", SIGUSR1)});
-  ASSERT_TRUE(WIFSIGNALED(killed.status)) << killed.err;
-  EXPECT_EQ(WTERMSIG(killed.status), SIGUSR1);
 }
 
 TEST(Starve, CommandLineErrorsExit125WithOneLine) {
@@ -514,13 +557,17 @@ struct Running {
   Child wrapper;
   pid_t probe = -1;
   AppliedRecord record;
+  std::string err;  // the wrapper's stderr read so far
 };
 
-Running StartWaitingProbe(const std::string& profile) {
+Running StartWaitingProbe(const std::string& profile,
+                          const std::vector<std::string>& flags = {}) {
   Running running;
-  running.wrapper = Spawn({Starve(), "--profile=" + profile, "--", Probe(),
-                           "--wait"});
-  std::string err;
+  std::vector<std::string> argv = {Starve(), "--profile=" + profile};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), {"--", Probe(), "--wait"});
+  running.wrapper = Spawn(argv);
+  std::string& err = running.err;
   std::string line =
       ReadLineWith(running.wrapper.err, std::string(kRecordTag), err);
   std::optional<AppliedRecord> record = FindAppliedRecord(line);
@@ -607,6 +654,255 @@ TEST(Starve, ATestKilledFromOutsideTakesTheSidecarWithIt) {
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
   EXPECT_FALSE(Exists(absl::StrCat("/proc/", sidecar)))
       << "the sched sidecar outlived the test";
+}
+
+// ReadRest reads `fd` to EOF after `seen`; fails the test after kTimeoutMs.
+std::string ReadRest(int fd, std::string seen) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  while (true) {
+    const int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now())
+            .count());
+    struct pollfd p = {fd, POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, left) <= 0) {
+      ADD_FAILURE() << "no EOF within " << kTimeoutMs << " ms; got: " << seen;
+      return seen;
+    }
+    char buffer[4096];
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) return seen;
+    seen.append(buffer, n);
+  }
+}
+
+// WaitChild reaps child `pid` once it has exited; fails the test (and
+// kills it) after kTimeoutMs.
+int WaitChild(pid_t pid) {
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  EXPECT_GE(fd, 0) << "pidfd_open: " << std::strerror(errno);
+  struct pollfd p = {fd, POLLIN, 0};
+  if (poll(&p, 1, kTimeoutMs) != 1) {
+    ADD_FAILURE() << "process " << pid << " still running after "
+                  << kTimeoutMs << " ms";
+    kill(pid, SIGKILL);
+  }
+  close(fd);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+// Profiles that need no supervisor exec the test in place: the wrapper's
+// process is the test (no child, no sidecar), every signal reaches it, not
+// only the four a supervisor forwards, and its one record, written before
+// the test, is final.
+TEST(Starve, ExecInPlaceMakesTheWrapperTheTest) {
+  struct Case {
+    std::string profile;
+    int sig;
+  };
+  for (const Case& c : {Case{"none", SIGTERM}, Case{"taskset:0", SIGUSR1},
+                        Case{"env:X=1+taskset:0", SIGUSR2}}) {
+    SCOPED_TRACE(c.profile);
+    Running running = StartWaitingProbe(c.profile);
+    ASSERT_GT(running.probe, 0);
+    EXPECT_EQ(running.probe, running.wrapper.pid) << "not exec'd in place";
+    EXPECT_EQ(running.record.wrapper_pid, running.probe);
+    EXPECT_TRUE(ChildrenOf(running.probe).empty());
+    ASSERT_EQ(kill(running.wrapper.pid, c.sig), 0);
+    const int status = WaitChild(running.wrapper.pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << status;
+    EXPECT_EQ(WTERMSIG(status), c.sig);
+    const std::string err = ReadRest(running.wrapper.err, running.err);
+    EXPECT_EQ(RecordLines(err), 1) << err;
+    std::optional<AppliedRecord> last = FindAppliedRecord(err);
+    ASSERT_TRUE(last.has_value());
+    EXPECT_EQ(last->json, running.record.json);
+    EXPECT_EQ(last->profile, ParseProfile(c.profile)->ToString());
+    close(running.wrapper.out);
+    close(running.wrapper.err);
+  }
+}
+
+// --supervise keeps the wrapper as the parent of a profile that needs
+// none: a second record closes the run.
+TEST(Starve, SuperviseKeepsAParentForAnyProfile) {
+  Running running = StartWaitingProbe("none", {"--supervise"});
+  ASSERT_GT(running.probe, 0);
+  EXPECT_NE(running.probe, running.wrapper.pid);
+  EXPECT_EQ(ChildrenOf(running.wrapper.pid),
+            std::vector<pid_t>{running.probe});
+  ASSERT_EQ(kill(running.wrapper.pid, SIGTERM), 0);
+  const int status = WaitChild(running.wrapper.pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << status;
+  EXPECT_EQ(WTERMSIG(status), SIGTERM) << "forwarded, then re-raised";
+  const std::string err = ReadRest(running.wrapper.err, running.err);
+  EXPECT_EQ(RecordLines(err), 2) << err;
+  std::optional<AppliedRecord> last = FindAppliedRecord(err);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->killed, std::optional<int64_t>(0));
+  close(running.wrapper.out);
+  close(running.wrapper.err);
+}
+
+// Leftovers is a wrapper run whose test, a shell, leaves two processes
+// running when it exits: a `setsid` daemon (a session of its own, which a
+// kill of the test's process group misses) and a plain background child.
+struct Leftovers {
+  Child wrapper;
+  pid_t daemon = -1;
+  pid_t child = -1;
+  int daemon_fd = -1;  // pidfds, opened while both ran
+  int child_fd = -1;
+};
+
+Leftovers LeaveProcessesBehind(const std::vector<std::string>& flags) {
+  static int serial = 0;
+  const std::string ready = absl::StrCat(TmpDir(), "/ready-", ++serial);
+  const std::string go = absl::StrCat(TmpDir(), "/go-", serial);
+  EXPECT_EQ(mkfifo(ready.c_str(), 0600), 0) << std::strerror(errno);
+  EXPECT_EQ(mkfifo(go.c_str(), 0600), 0) << std::strerror(errno);
+  // The daemon says it runs (after setsid) through the first fifo; the
+  // shell then waits on the second until the test holds pidfds of both.
+  const std::string script =
+      "setsid /bin/sh -c 'echo \"$$\" > \"$0\"; exec /bin/sleep 100000' "
+      "\"$1\" &\n"
+      "read daemon < \"$1\"\n"
+      "/bin/sleep 100001 &\n"
+      "echo \"left $daemon $!\"\n"
+      "read go < \"$2\"\n";
+  std::vector<std::string> argv = {Starve()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), {"--", "/bin/sh", "-c", script, "sh", ready, go});
+  Leftovers run;
+  run.wrapper = Spawn(argv);
+  std::string out;
+  const std::string line = ReadLineWith(run.wrapper.out, "left ", out);
+  std::vector<std::string> pids = absl::StrSplit(line, ' ');
+  EXPECT_EQ(pids.size(), 3u) << line;
+  if (pids.size() != 3 || !absl::SimpleAtoi(pids[1], &run.daemon) ||
+      !absl::SimpleAtoi(pids[2], &run.child)) {
+    return run;
+  }
+  run.daemon_fd = static_cast<int>(syscall(SYS_pidfd_open, run.daemon, 0));
+  run.child_fd = static_cast<int>(syscall(SYS_pidfd_open, run.child, 0));
+  EXPECT_GE(run.daemon_fd, 0) << std::strerror(errno);
+  EXPECT_GE(run.child_fd, 0) << std::strerror(errno);
+  // It is a daemon: the leader of its own session.
+  std::ifstream stat(absl::StrCat("/proc/", run.daemon, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  std::vector<std::string> fields =
+      absl::StrSplit(text.substr(text.rfind(')') + 2), ' ');
+  EXPECT_EQ(fields.size() > 3 ? fields[3] : "", absl::StrCat(run.daemon))
+      << "session of " << text;
+  const int release = open(go.c_str(), O_WRONLY | O_CLOEXEC);
+  EXPECT_GE(release, 0) << std::strerror(errno);
+  EXPECT_EQ(write(release, "\n", 1), 1);
+  close(release);
+  return run;
+}
+
+bool Exited(int pidfd) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1;
+}
+
+// Every profile that keeps a supervisor kills the test's whole tree when
+// the test ends: nothing it started outlives the run, and the record says
+// how many processes that took.
+TEST(Starve, SupervisedRunsKillWhatTheTestLeavesRunning) {
+  std::vector<std::vector<std::string>> runs = {
+      {"--profile=hogs:1"},
+      {"--profile=none", "--supervise"},
+      {"--profile=chaos:1"},
+      {"--profile=" + SchedProfile(1)}};
+  if (!CgroupUnavailable()) runs.push_back({"--profile=cgroup:20+hogs:1"});
+  for (const std::vector<std::string>& flags : runs) {
+    SCOPED_TRACE(absl::StrJoin(flags, " "));
+    Leftovers run = LeaveProcessesBehind(flags);
+    ASSERT_GE(run.daemon_fd, 0);
+    ASSERT_GE(run.child_fd, 0);
+    const int status = WaitChild(run.wrapper.pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    // The wrapper reaped both before it exited: they are gone now, not
+    // merely on their way.
+    EXPECT_TRUE(Exited(run.daemon_fd)) << "setsid daemon " << run.daemon
+                                       << " outlived the run";
+    EXPECT_TRUE(Exited(run.child_fd)) << "child " << run.child
+                                      << " outlived the run";
+    const std::string err = ReadRest(run.wrapper.err, "");
+    std::optional<AppliedRecord> record = FindAppliedRecord(err);
+    ASSERT_TRUE(record.has_value()) << err;
+    EXPECT_EQ(record->killed, std::optional<int64_t>(2)) << err;
+    for (int fd : {run.daemon_fd, run.child_fd, run.wrapper.out,
+                   run.wrapper.err}) {
+      close(fd);
+    }
+  }
+}
+
+// Exec'd in place, nobody of flaky's is left to kill the tree: a daemon
+// outlives the wrapper (under Bazel its sandbox kills it; README.md).
+TEST(Starve, ExecInPlaceLeavesLeftoversToTheCaller) {
+  Leftovers run = LeaveProcessesBehind({"--profile=none"});
+  ASSERT_GE(run.daemon_fd, 0);
+  ASSERT_GE(run.child_fd, 0);
+  const int status = WaitChild(run.wrapper.pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_FALSE(Exited(run.daemon_fd));
+  EXPECT_FALSE(Exited(run.child_fd));
+  // This test started them, so it ends them, by pidfd (they also hold the
+  // wrapper's stderr open).
+  for (int fd : {run.daemon_fd, run.child_fd}) {
+    EXPECT_EQ(syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0), 0)
+        << std::strerror(errno);
+    struct pollfd p = {fd, POLLIN, 0};
+    EXPECT_EQ(poll(&p, 1, kTimeoutMs), 1) << "a leftover survived SIGKILL";
+    close(fd);
+  }
+  std::optional<AppliedRecord> record =
+      FindAppliedRecord(ReadRest(run.wrapper.err, ""));
+  ASSERT_TRUE(record.has_value());
+  EXPECT_FALSE(record->killed.has_value());
+  // Orphans go to the nearest subreaper: this process when an earlier test
+  // made it one. Reap them if so.
+  waitpid(run.daemon, nullptr, WNOHANG);
+  waitpid(run.child, nullptr, WNOHANG);
+  close(run.wrapper.out);
+  close(run.wrapper.err);
+}
+
+// A hunt's cgroup parent (and the level above it) removed between two runs
+// by another process: the next run makes both again instead of failing
+// with "No such file or directory" (issue 19).
+TEST(Starve, CgroupParentThatVanishedBetweenRunsIsMadeAgain) {
+  if (std::optional<std::string> why = CgroupUnavailable()) {
+    GTEST_SKIP() << "no writable cpu controller: " << *why;
+  }
+  absl::StatusOr<CpuHierarchy> h = DetectCpuHierarchy();
+  ASSERT_TRUE(h.ok()) << h.status();
+  const std::string top = absl::StrCat("flaky-e2e-", getpid());
+  const std::string parent = top + "/hunt-e2e@1-2";
+  for (int run = 1; run <= 2; ++run) {
+    SCOPED_TRACE(absl::StrCat("run ", run));
+    Result r = RunToEnd({Starve(), "--profile=cgroup:20",
+                         "--cgroup_parent=" + parent, "--", Probe()});
+    ASSERT_EQ(ExitCode(r), 0) << r.err << r.out;
+    EXPECT_THAT(r.err, Not(HasSubstr(std::string(kErrorPrefix))));
+    std::optional<AppliedRecord> record = FindAppliedRecord(r.err);
+    ASSERT_TRUE(record.has_value() && record->cgroup.has_value()) << r.err;
+    EXPECT_THAT(record->cgroup->path,
+                StartsWith(absl::StrCat(h->mount, "/", parent, "/run-")));
+    EXPECT_FALSE(Exists(record->cgroup->path));
+    // What another process does between the runs.
+    ASSERT_EQ(rmdir(absl::StrCat(h->mount, "/", parent).c_str()), 0)
+        << std::strerror(errno);
+    ASSERT_EQ(rmdir(absl::StrCat(h->mount, "/", top).c_str()), 0)
+        << std::strerror(errno);
+  }
 }
 
 TEST(Starve, SigkillTakesTheHogsAndTheTestWithIt) {
