@@ -17,6 +17,7 @@ than joining threads at interpreter exit, and a watchdog ends a hung run
 with a traceback before Bazel's timeout would.
 """
 import argparse
+import contextlib
 import faulthandler
 import io
 import os
@@ -59,9 +60,11 @@ def main():
           flush=True)
     loader = unittest.defaultTestLoader
     for iteration in range(1, args.iterations + 1):
-        output = io.StringIO()  # printed only when the iteration fails
+        # Printed only when the iteration fails (some suites print timings).
+        output = io.StringIO()
         runner = unittest.TextTestRunner(stream=output, verbosity=2)
-        result = runner.run(loader.loadTestsFromNames(args.tests))
+        with contextlib.redirect_stdout(output):
+            result = runner.run(loader.loadTestsFromNames(args.tests))
         if not result.wasSuccessful():
             sys.stderr.write(output.getvalue())
             print(f"cpython_driver: iteration {iteration} of "
