@@ -14,7 +14,9 @@ run is one trial whose failure rate grows with --iterations.
 A failing original can leave a thread blocked for good (the bpo-37224 worker
 waits on a pipe nobody writes), so the driver leaves with os._exit() rather
 than joining threads at interpreter exit, and a watchdog ends a hung run
-with a traceback before Bazel's timeout would.
+with a traceback before Bazel's timeout would. Each test's outcome, with the
+failing iteration's error as the message, goes to $XML_OUTPUT_FILE (JUnit
+XML), so that failure signatures tell the race's symptoms apart.
 """
 import argparse
 import contextlib
@@ -22,7 +24,9 @@ import faulthandler
 import io
 import os
 import sys
+import time
 import unittest
+from xml.etree import ElementTree
 
 
 def unfix_bpo37224():
@@ -42,6 +46,29 @@ def unfix_bpo37224():
 UNFIXES = {"bpo37224": unfix_bpo37224}
 
 
+def write_junit(path, test_ids, failures, seconds):
+    """Writes one <testcase> per test id; `failures` maps an id to the
+    traceback of its failure or error."""
+    suite = ElementTree.Element("testsuite", name="cpython_driver",
+                                tests=str(len(test_ids)),
+                                failures=str(len(failures)),
+                                time=f"{seconds:.3f}")
+    for test_id in test_ids:
+        parts = test_id.split(".")
+        case = ElementTree.SubElement(suite, "testcase", name=parts[-1],
+                                      classname=parts[-2],
+                                      time=f"{seconds:.3f}")
+        if test_id in failures:
+            lines = failures[test_id].strip().splitlines()
+            failure = ElementTree.SubElement(case, "failure",
+                                             message=lines[-1])
+            failure.text = failures[test_id]
+    root = ElementTree.Element("testsuites")
+    root.append(suite)
+    ElementTree.ElementTree(root).write(path, encoding="UTF-8",
+                                        xml_declaration=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=1)
@@ -59,6 +86,8 @@ def main():
           f"{args.iterations} iterations of {' '.join(args.tests)}",
           flush=True)
     loader = unittest.defaultTestLoader
+    xml_path = os.environ.get("XML_OUTPUT_FILE")
+    start = time.monotonic()
     for iteration in range(1, args.iterations + 1):
         # Printed only when the iteration fails (some suites print timings).
         output = io.StringIO()
@@ -69,8 +98,15 @@ def main():
             sys.stderr.write(output.getvalue())
             print(f"cpython_driver: iteration {iteration} of "
                   f"{args.iterations} failed", flush=True)
+            if xml_path:
+                failures = {test.id(): trace for test, trace in
+                            result.failures + result.errors}
+                write_junit(xml_path, args.tests, failures,
+                            time.monotonic() - start)
             os._exit(1)
     print(f"cpython_driver: {args.iterations} iterations passed", flush=True)
+    if xml_path:
+        write_junit(xml_path, args.tests, {}, time.monotonic() - start)
     os._exit(0)
 
 

@@ -20,6 +20,7 @@
 # other benchmarks: their load is part of what it measures.
 # Usage: bench/foreign/measure.sh [--runs=N] [--fixed_runs=N]
 #          [--profiles='P;P;...'] [--targets=NAME,...]
+# --fixed_runs=0 skips the verification.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -107,7 +108,7 @@ verified=()
 for pair in "${pairs[@]}"; do
   original=${pair%%=*} fixed=${pair#*=}
   fallback=${fixed#*@} fixed=${fixed%%@*}
-  if [ -z "$fixed" ] || { [ -n "$only" ] && [[ "$only" != *",$original,"* ]]; }; then continue; fi
+  if [ -z "$fixed" ] || [ "$fixed_runs" -eq 0 ] || { [ -n "$only" ] && [[ "$only" != *",$original,"* ]]; }; then continue; fi
   profile=$(sql "SELECT profile FROM trials WHERE target = '//bench/foreign:$original'
                  GROUP BY profile HAVING SUM(outcome != 'pass') > 0
                  ORDER BY AVG(outcome != 'pass') DESC, MIN(id) LIMIT 1")
@@ -122,18 +123,25 @@ done
   echo "Command: \`bench/foreign/measure.sh $*\` at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench/foreign || echo ' (bench/foreign changed)'),"
   echo "$(nproc) CPUs, load average $load_at_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(( ($(date +%s) - start) / 60 )) minutes."
   echo "Detection: $runs runs per target and profile, one at a time; verification: $fixed_runs runs of each fixed twin, two at a time."
+  echo "A run fails when any of its test cases fails."
   echo "s/run: Bazel's test attempt duration (wrapper and interpreter start included); x none: its ratio to the target's \`none\`."
   echo
   echo "| target | profile | failures/runs | s/run | x none |"
   echo "|---|---|---:|---:|---:|"
+  # One row per run (a run may hold several test cases); a fixed twin's
+  # time is compared with its original's `none`.
   sql "WITH cells AS (
-         SELECT target, profile, SUM(outcome != 'pass') AS failed, COUNT(*) AS runs,
+         SELECT target, profile, SUM(failed_run) AS failed, COUNT(*) AS runs,
                 AVG(duration_us) / 1e6 AS seconds, MIN(id) AS first
-         FROM trials GROUP BY target, profile)
+         FROM (SELECT target, profile, MAX(outcome != 'pass') AS failed_run,
+                      MAX(duration_us) AS duration_us, MIN(id) AS id
+               FROM trials GROUP BY hunt_id, target, profile, run)
+         GROUP BY target, profile)
        SELECT '| ' || REPLACE(c.target, '//bench/foreign:', '') || ' | \`' || c.profile || '\` | ' ||
               c.failed || '/' || c.runs || ' | ' || printf('%.2f', c.seconds) || ' | ' ||
-              COALESCE(printf('%.1f', c.seconds / n.seconds), '-') || ' |'
-       FROM cells c LEFT JOIN cells n ON n.target = c.target AND n.profile = 'none'
+              CASE WHEN n.seconds IS NULL THEN '-' ELSE printf('%.1f', c.seconds / n.seconds) END || ' |'
+       FROM cells c LEFT JOIN cells n
+         ON n.target = REPLACE(c.target, '_fixed', '_original') AND n.profile = 'none'
        ORDER BY c.target LIKE '%_fixed', c.target, c.first"
   echo
   if [ ${#verified[@]} -gt 0 ]; then
