@@ -12,8 +12,8 @@ ends the run with exit status 1 after printing the tracebacks, so one Bazel
 run is one trial whose failure rate grows with --iterations.
 
 A failing original can leave a thread blocked for good (the bpo-37224 worker
-waits on a pipe nobody writes), so the driver leaves with os._exit() rather
-than joining threads at interpreter exit, and a watchdog ends a hung run
+waits on a pipe nobody writes), so the driver always leaves with os._exit(),
+even on its own errors, rather than joining threads at interpreter exit, and a watchdog ends a hung run
 with a traceback before Bazel's timeout would. Each test's outcome, with the
 failing iteration's error as the message, goes to $XML_OUTPUT_FILE (JUnit
 XML), so that failure signatures tell the race's symptoms apart.
@@ -25,6 +25,7 @@ import io
 import os
 import sys
 import time
+import traceback
 import unittest
 from xml.etree import ElementTree
 
@@ -50,10 +51,11 @@ def write_junit(path, test_ids, failures, seconds):
     """Writes one <testcase> per test id; `failures` maps an id to the
     traceback of its failure or error."""
     suite = ElementTree.Element("testsuite", name="cpython_driver",
-                                tests=str(len(test_ids)),
+                                tests=str(len(set(test_ids) | set(failures))),
                                 failures=str(len(failures)),
                                 time=f"{seconds:.3f}")
-    for test_id in test_ids:
+    # A failure under another id (an import error) is reported too.
+    for test_id in test_ids + [t for t in failures if t not in test_ids]:
         parts = test_id.split(".")
         case = ElementTree.SubElement(suite, "testcase", name=parts[-1],
                                       classname=parts[-2],
@@ -99,8 +101,10 @@ def main():
             print(f"cpython_driver: iteration {iteration} of "
                   f"{args.iterations} failed", flush=True)
             if xml_path:
-                failures = {test.id(): trace for test, trace in
-                            result.failures + result.errors}
+                # TestCase.id(test): some suites shadow id (RunStringTests
+                # keeps an interpreter id in self.id).
+                failures = {unittest.TestCase.id(test): trace
+                            for test, trace in result.failures + result.errors}
                 write_junit(xml_path, args.tests, failures,
                             time.monotonic() - start)
             os._exit(1)
@@ -111,4 +115,14 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SystemExit as stop:  # argparse, unfix_*
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+        os._exit(stop.code if isinstance(stop.code, int) else 1)
+    except BaseException:
+        # Never fall into the interpreter's exit, which joins the threads
+        # a failing original may have left blocked.
+        traceback.print_exc()
+        os._exit(1)

@@ -16,7 +16,7 @@
 # Bazel timed the test attempt, wrapper included, and the ratio to `none`)
 # and writes it to bench-out/foreign/results.md; every trial stays in
 # bench-out/foreign/foreign.db, every hunt's output in bench-out/foreign/logs.
-# About 40 minutes with the defaults on 2 cores. Do not run it next to
+# About 60 minutes with the defaults on 2 cores. Do not run it next to
 # other benchmarks: their load is part of what it measures.
 # Usage: bench/foreign/measure.sh [--runs=N] [--fixed_runs=N]
 #          [--profiles='P;P;...'] [--targets=NAME,...]
@@ -122,7 +122,7 @@ done
   echo
   echo "Command: \`bench/foreign/measure.sh $*\` at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench/foreign || echo ' (bench/foreign changed)'),"
   echo "$(nproc) CPUs, load average $load_at_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(( ($(date +%s) - start) / 60 )) minutes."
-  echo "Detection: $runs runs per target and profile, one at a time; verification: $fixed_runs runs of each fixed twin, two at a time."
+  echo "Detection: $runs runs per target and profile, one at a time; verification: $( [ "$fixed_runs" -eq 0 ] && echo skipped || echo "$fixed_runs runs of each fixed twin, two at a time")."
   echo "A run fails when any of its test cases fails."
   echo "s/run: Bazel's test attempt duration (wrapper and interpreter start included); x none: its ratio to the target's \`none\`."
   echo
