@@ -124,7 +124,7 @@ done
   echo "$(nproc) CPUs, load average $load_at_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(( ($(date +%s) - start) / 60 )) minutes."
   echo "Detection: $runs runs per target and profile, one at a time; verification: $( [ "$fixed_runs" -eq 0 ] && echo skipped || echo "$fixed_runs runs of each fixed twin, two at a time")."
   echo "A run fails when any of its test cases fails."
-  echo "s/run: Bazel's test attempt duration (wrapper and interpreter start included); x none: its ratio to the target's \`none\`."
+  echo "s/run: Bazel's test attempt duration (wrapper and interpreter start included); x none: its ratio to the target's \`none\` (for a fixed twin, its original's)."
   echo
   echo "| target | profile | failures/runs | s/run | x none |"
   echo "|---|---|---:|---:|---:|"
