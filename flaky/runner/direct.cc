@@ -193,6 +193,12 @@ absl::StatusOr<std::vector<DirectTest>> ParseDirectTests(
       return cannot(absl::StrCat("its runfiles tree ", test.runfiles_dir,
                                  " is missing (built with --nobuild_runfile_links?)"));
     }
+    // Bazel starts a test by its path in its own runfiles tree, and scripts
+    // find their data next to $0: start it the same way where the tree has
+    // the link (it always does after `bazel build`).
+    const std::string in_runfiles =
+        absl::StrCat(test.runfiles_dir, "/", workspace_name, "/", *path);
+    if (IsExecutableFile(in_runfiles)) test.executable = in_runfiles;
     tests.push_back(std::move(test));
   }
   if (tests.empty()) return absl::InvalidArgumentError("bazel query listed no test rules");

@@ -51,7 +51,10 @@ namespace flaky::runner {
 // DirectTest is how to run one test target's binary. Plain data.
 struct DirectTest {
   std::string label;           // "//pkg:name"
-  std::string executable;      // absolute path of the binary in bazel-bin
+  // executable is the binary's path in its runfiles tree, where Bazel
+  // starts it (a script finds its data next to $0), or in bazel-bin when
+  // the tree has no link to it.
+  std::string executable;
   std::string runfiles_dir;    // its runfiles tree: executable + ".runfiles"
   std::string workspace_name;  // the main repository's directory in it
   std::vector<std::string> args;  // the target's `args`

@@ -86,6 +86,15 @@ TEST(ParseDirectTests, ReadsTheRuleAndFindsItsBinary) {
   EXPECT_EQ(t.timeout, absl::Seconds(60));  // small
 }
 
+TEST(ParseDirectTests, StartsTheTestByItsPathInItsRunfilesTree) {
+  const std::string bin = FakeBazelBin("in_runfiles", "exit 0\n");
+  const std::string link = bin + "/pkg/t.runfiles/ws/pkg/t";
+  ASSERT_EQ(symlink((bin + "/pkg/t").c_str(), link.c_str()), 0);
+  absl::StatusOr<std::vector<DirectTest>> tests = ParseDirectTests(kQuery, bin, "ws");
+  ASSERT_THAT(tests, IsOk());
+  EXPECT_EQ((*tests)[0].executable, link);
+}
+
 TEST(ParseDirectTests, SaysWhyATargetCannotRunDirectly) {
   const std::string bin = FakeBazelBin("cannot", "exit 0\n");
   const std::string sharded = std::string(kQuery).replace(
