@@ -82,7 +82,7 @@ TEST(ParseProfile, OldChaosProfilesStillParse) {
                            "chaos:3,p=5,ms=5-20,cap=50"}) {
     EXPECT_THAT(ParseProfile(text), IsOk()) << text;
   }
-  EXPECT_EQ(ParseProfile("chaos:1,p=50,ms=5-20")->ToString(), "chaos:1,ms=5-20");
+  EXPECT_EQ(ParseProfile("chaos:1,p=50,ms=5-20")->ToString(), "chaos:1");
 }
 
 TEST(ParseProfile, SchedDefaultsModesAndOptions) {
