@@ -548,6 +548,30 @@ absl::StatusOr<bool> Store::Stored(const Trial& trial) {
   return SqliteError("cannot look up a trial");
 }
 
+absl::StatusOr<bool> Store::RunStored(const RunKey& key) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(
+          db_,
+          "SELECT 1 FROM trials WHERE hunt_id = ? AND target = ? AND run = ? "
+          "AND started_at_us = ? AND profile = ? AND shard = ? AND attempt = ? "
+          "LIMIT 1",
+          -1, &stmt, nullptr) != SQLITE_OK) {
+    return SqliteError("cannot prepare a run lookup");
+  }
+  Statement owner(stmt);
+  BindText(stmt, 1, key.hunt_id);
+  BindText(stmt, 2, key.target);
+  sqlite3_bind_int(stmt, 3, key.run);
+  sqlite3_bind_int64(stmt, 4, absl::ToUnixMicros(key.started_at));
+  BindText(stmt, 5, key.profile);
+  sqlite3_bind_int(stmt, 6, key.shard);
+  sqlite3_bind_int(stmt, 7, key.attempt);
+  const int stepped = sqlite3_step(stmt);
+  if (stepped == SQLITE_ROW) return true;
+  if (stepped == SQLITE_DONE) return false;
+  return SqliteError("cannot look up a run");
+}
+
 absl::Status Store::InsertTrials(absl::Span<const Trial> trials) {
   return InsertBatch(trials, /*skip_stored=*/false).status();
 }

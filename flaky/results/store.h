@@ -84,6 +84,19 @@ struct HuntRecord {
   uint64_t owner_start_ticks = 0;
 };
 
+// RunKey names one run of a hunt (one testResult event of Bazel's):
+// every trial of the run carries these values, and its first trial
+// starts when the run did.
+struct RunKey {
+  std::string hunt_id;
+  std::string target;
+  std::string profile;
+  int run = 0;
+  int shard = 0;  // as Trial::shard: 0-based
+  int attempt = 1;
+  absl::Time started_at = absl::UnixEpoch();
+};
+
 // Filter selects trials; an empty list matches everything.
 struct Filter {
   std::vector<std::string> hunt_ids;
@@ -152,6 +165,10 @@ class Store {
   // processes recovering the same trials at once store them once. Errors
   // as InsertTrials.
   absl::StatusOr<int64_t> InsertNewTrials(absl::Span<const Trial> trials);
+
+  // RunStored is true when a trial of the run `key` names is stored.
+  // Unavailable for I/O errors.
+  absl::StatusOr<bool> RunStored(const RunKey& key);
 
   // FinishHunt sets the hunt's final status (FormatHuntStatus: "done",
   // "interrupted", "failed: <reason>", "abandoned: <reason>") and end

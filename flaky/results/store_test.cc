@@ -281,6 +281,11 @@ TEST(Store, InsertNewTrialsStoresOnlyTrialsNotStoredYet) {
   ASSERT_THAT(stored, IsOk());
   EXPECT_EQ(*stored, 0);
   EXPECT_THAT(Query(DbPath(), "SELECT COUNT(*) FROM trials"), ElementsAre("9"));
+  RunKey key{.hunt_id = "h1", .target = "//t:x", .profile = "none", .run = 2,
+             .shard = 0, .attempt = 1, .started_at = second.started_at};
+  EXPECT_EQ(store->RunStored(key).value_or(false), true);
+  key.started_at += absl::Seconds(1);
+  EXPECT_EQ(store->RunStored(key).value_or(true), false);
   EXPECT_THAT(store->InsertNewTrials({MakeTrial("ghost", 1, Outcome::kPass)}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("hunt \"ghost\", which was not begun")));

@@ -32,6 +32,7 @@
 #include "flaky/runner/arm_search.h"
 #include "flaky/runner/hunt_cgroup.h"
 #include "flaky/runner/progress.h"
+#include "flaky/runner/recovery.h"
 #include "flaky/runner/run_trials.h"
 #include "flaky/runner/store_writer.h"
 #include "flaky/starve/cgroup.h"
@@ -157,6 +158,9 @@ class Hunter {
   // error when it was the last one.
   absl::Status SkipArm(ProfileState& state);
   bool StopRequested() const { return env_.stop->load(); }
+  // SettleAbandoned settles the hunts of this host whose process died
+  // (recovery.h) and says what it did.
+  void SettleAbandoned();
   absl::Status Fail(absl::Status status);
 
   const HuntOptions& options_;
@@ -380,34 +384,32 @@ absl::Status Hunter::HandleResults(ProfileState& state,
     // After a wrapper error the hunt is over: runs that finish while Bazel
     // stops are not evidence for a profile that could not be applied.
     if (starve_error_ || results_error_) break;
-    // A run Bazel never ran (cancelled by Ctrl-C, or its target failed to
-    // build) comes as an `aborted` event with the testResult id: no
-    // status, no outputs. It is not a trial.
-    if (run.status.empty() && run.test_log.empty() && run.test_xml.empty()) {
-      continue;
-    }
-    if (std::optional<std::string> remote = OutputsLeftRemote(run)) {
-      // Reading nothing would turn every such run into an error trial, a
-      // failure that never happened.
-      results_error_ = absl::FailedPreconditionError(absl::StrCat(
-          *remote,
-          ": flaky reads every run's test.log and test.xml on this machine; "
-          "with remote execution pass --remote_download_toplevel (or "
-          "--remote_download_outputs=all) after --config=remote, not "
-          "--remote_download_minimal"));
-      return absl::OkStatus();
-    }
-    RunFiles files = ReadRunFiles(run, options_.max_log_bytes);
-    if (files.test_log.ok() && run.status != "PASSED") {
-      if (std::optional<std::string> error = FindStarveError(*files.test_log)) {
+    RunReading reading = ReadRun(run, context_, options_.max_log_bytes);
+    switch (reading.kind) {
+      case RunReading::Kind::kTrials:
+        break;
+      // A run Bazel never ran (cancelled by Ctrl-C, or its target failed to
+      // build) is not a trial.
+      case RunReading::Kind::kNotRun:
+        continue;
+      case RunReading::Kind::kLeftRemote:
+        // Reading nothing would turn every such run into an error trial, a
+        // failure that never happened.
+        results_error_ = absl::FailedPreconditionError(absl::StrCat(
+            reading.reason,
+            ": flaky reads every run's test.log and test.xml on this machine; "
+            "with remote execution pass --remote_download_toplevel (or "
+            "--remote_download_outputs=all) after --config=remote, not "
+            "--remote_download_minimal"));
+        return absl::OkStatus();
+      case RunReading::Kind::kStarveError:
         // The wrapper ran nothing: counting this as a test failure would
         // report starvation that never happened.
-        starve_error_ = *error;
+        starve_error_ = reading.reason;
         starve_error_remote_ = run.strategy == "remote";
         return absl::OkStatus();
-      }
     }
-    std::vector<Trial> trials = AssembleTrials(run, files, context_);
+    const std::vector<Trial>& trials = reading.trials;
     const bool failed = std::any_of(
         trials.begin(), trials.end(),
         [](const Trial& trial) { return results::IsFailure(trial.outcome); });
@@ -425,10 +427,22 @@ absl::Status Hunter::HandleResults(ProfileState& state,
 
 absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
   ++round_;
-  const std::string stem = absl::StrCat(result_.work_dir, "/round", round_);
+  const std::string stem = RoundStem(result_.work_dir, round_);
   const std::string bep_path = stem + ".bep.json";
   const std::string log_path = stem + ".bazel.log";
   unlink(bep_path.c_str());
+  context_.profile = state.text;
+  // What the round's trials need besides the BEP, on disk before Bazel
+  // starts: if this process dies, a later flaky recovers the runs Bazel
+  // finished (recovery.h).
+  FLAKY_RETURN_IF_ERROR(WriteRoundRecord(RoundRecordPath(result_.work_dir, round_),
+                                         {.round = round_,
+                                          .context = context_,
+                                          .targets = result_.targets,
+                                          .runs = runs,
+                                          .run_offset = state.rounds_runs,
+                                          .max_log_bytes = options_.max_log_bytes,
+                                          .bep_path = bep_path}));
   TestInvocation invocation{
       .targets = result_.targets,
       .profile = state.text,
@@ -444,7 +458,6 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
       .repeat = options_.repeat,
       .bep_path = bep_path,
   };
-  context_.profile = state.text;
   progress_.SetProfile(state.text);
   const absl::Time round_start = clock_.Now();
   FLAKY_ASSIGN_OR_RETURN(
@@ -561,6 +574,18 @@ absl::Status Hunter::SkipArm(ProfileState& state) {
   return absl::OkStatus();
 }
 
+void Hunter::SettleAbandoned() {
+  absl::StatusOr<std::vector<SettledHunt>> settled =
+      SettleAbandonedHunts(*store_, LocalSettleOptions(options_.host, clock_));
+  if (!settled.ok()) {
+    // Not this hunt's failure: a later flaky tries again.
+    progress_.Message(absl::StrCat("flaky: warning: cannot settle the hunts whose "
+                                   "process died: ", settled.status().message()));
+    return;
+  }
+  for (const SettledHunt& hunt : *settled) progress_.Message(DescribeSettled(hunt));
+}
+
 absl::Status Hunter::Fail(absl::Status status) {
   if (hunt_begun_) {
     // Keep what completed; the hunt's row says why it ended.
@@ -608,6 +633,7 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   sinks_.insert(sinks_.end(), env_.sinks.begin(), env_.sinks.end());
   sinks_.push_back(&progress_);
   FLAKY_RETURN_IF_ERROR(MakeDirectories(result_.work_dir));
+  SettleAbandoned();
   FLAKY_ASSIGN_OR_RETURN(result_.targets, ValidateTargets());
   FLAKY_ASSIGN_OR_RETURN(result_.wrapper, ResolveWrapper());
   const std::string& commit = options_.commit;
@@ -648,6 +674,12 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   hunt.host = options_.host;
   hunt.profiles = profiles;
   hunt.mode = std::string(results::HuntModeName(result_.mode));
+  // The owner lets a later flaky tell this hunt, should this process die,
+  // from a live one. Without /proc it stays unknown and is never judged.
+  if (absl::StatusOr<ProcessOwner> self = Self(); self.ok()) {
+    hunt.owner_pid = self->pid;
+    hunt.owner_start_ticks = self->start_ticks;
+  }
   FLAKY_RETURN_IF_ERROR(store_->BeginHunt(hunt));
   hunt_begun_ = true;
   // Rates, ETAs and the budget count from the first run, not from the
