@@ -1,6 +1,9 @@
 #include "flaky/results/store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -212,6 +215,20 @@ bool ExecutesBefore(const Trial& a, const Trial& b) {
          std::tie(b.started_at, b.run, b.shard, b.attempt, b.repetition);
 }
 
+// SqliteUri is `path` as a file: URI with `query`, for opening flags
+// sqlite3_open_v2 has no argument for.
+std::string SqliteUri(const std::string& path, absl::string_view query) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      absl::StrAppend(&uri, "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      uri += c;
+    }
+  }
+  return absl::StrCat(uri, "?", query);
+}
+
 }  // namespace
 
 Store::Store(std::string path, sqlite3* db, const StoreOptions& options)
@@ -247,6 +264,7 @@ absl::Status Store::Exec(absl::string_view sql) {
   return absl::OkStatus();
 }
 
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const std::string& path, const StoreOptions& options) {
   sqlite3* db = nullptr;
@@ -262,6 +280,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
         options.read_only ? "; check that it exists and is readable"
                           : "; check that its directory exists and is writable"));
   }
+  if (!options.read_only && sqlite3_db_readonly(db, "main") == 1) {
+    // SQLite falls back to reading a file it may not write; a hunt would
+    // only fail later, on its first write, with a vaguer message.
+    sqlite3_close_v2(db);
+    const std::string why =
+        access(path.c_str(), W_OK) != 0 ? std::strerror(errno) : "SQLite opened it read-only";
+    return absl::UnavailableError(absl::StrCat(
+        "store ", path, " cannot be written (", why,
+        "): hunts record into their store; pass --store with a writable path "
+        "(report and serve can read this one)"));
+  }
   std::unique_ptr<Store> store(new Store(path, db, options));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(
@@ -272,6 +301,24 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     // older schema would need one, and a reader cannot do it.
     FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA query_only=ON"));
     absl::StatusOr<int> version = store->SchemaVersion();
+    if (!version.ok() && (sqlite3_errcode(store->db_) & 0xff) == SQLITE_CANTOPEN) {
+      // A WAL store whose last writer closed cleanly has no -wal and -shm
+      // files, and a reader cannot create them on a read-only file system
+      // (a CI artifact, a read-only mount). Without a -wal file the
+      // database file holds everything committed, so it can be read as
+      // immutable.
+      sqlite3* immutable = nullptr;
+      if (sqlite3_open_v2(SqliteUri(path, "immutable=1").c_str(), &immutable,
+                          SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+                          nullptr) == SQLITE_OK &&
+          access((path + "-wal").c_str(), F_OK) != 0) {
+        store.reset(new Store(path, immutable, options));
+        sqlite3_extended_result_codes(immutable, 1);
+        version = store->SchemaVersion();
+      } else {
+        sqlite3_close_v2(immutable);
+      }
+    }
     if (!version.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           path, " is not a flaky store (", version.status().message(), ")"));
@@ -287,7 +334,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     return store;
   }
   // The first statement reads the header: a non-SQLite file fails here.
-  FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
+  if (absl::Status wal = store->Exec("PRAGMA journal_mode=WAL"); !wal.ok()) {
+    if ((sqlite3_errcode(db) & 0xff) == SQLITE_CANTOPEN) {
+      return absl::UnavailableError(absl::StrCat(
+          "store ", path, " cannot be written: SQLite cannot create its journal ", path,
+          "-wal beside it; check that its directory is writable"));
+    }
+    return wal;
+  }
   FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
   FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
   FLAKY_RETURN_IF_ERROR(store->Migrate());

@@ -1,6 +1,7 @@
 #include "flaky/runner/hunt.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -96,6 +97,17 @@ absl::Status BazelFailed(absl::string_view what, const ExitStatus& status,
   return absl::FailedPreconditionError(
       absl::StrCat(what, " failed (", status.ToString(), "): ", first_error,
                    " (full log: ", log_path, ")"));
+}
+
+// DiskFull says that the disk is full when the file system holding `path`
+// has less than a mebibyte left, nullopt otherwise.
+std::optional<std::string> DiskFull(const std::string& path) {
+  struct statvfs fs;
+  if (statvfs(path.c_str(), &fs) != 0) return std::nullopt;
+  const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes >= (uint64_t{1} << 20)) return std::nullopt;
+  return absl::StrCat("the disk is full: ", free_bytes, " bytes left on the file system of ",
+                      path);
 }
 
 // ProfileState is one profile's progress through the hunt.
@@ -497,7 +509,11 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
     if (exit) {
       if (events->truncated && !interrupted && !starve_error_ &&
           !results_error_) {
-        const std::string cause = FirstBazelError(ReadText(log_path));
+        std::string cause = FirstBazelError(ReadText(log_path));
+        if (!absl::StartsWith(cause, "the disk is full")) {
+          // A full disk may leave no room for Bazel's log of it either.
+          if (std::optional<std::string> full = DiskFull(bep_path)) cause = *full;
+        }
         if (absl::StartsWith(cause, "the disk is full")) {
           return absl::UnavailableError(absl::StrCat(
               "Bazel could not finish its build event file ", bep_path, ": ", cause,

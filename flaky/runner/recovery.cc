@@ -26,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "flaky/base/proc_file.h"
 #include "flaky/base/status_macros.h"
 #include "flaky/results/bep.h"
 #include "flaky/results/hunt_state.h"
@@ -325,9 +326,8 @@ std::optional<int64_t> ProcessWithArgument(absl::string_view argument) {
   while (struct dirent* entry = readdir(proc)) {
     int64_t pid = 0;
     if (!absl::SimpleAtoi(entry->d_name, &pid) || pid == self) continue;
-    std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);
-    const std::string cmdline((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
+    const std::string cmdline =
+        ReadProcFile(absl::StrCat("/proc/", pid, "/cmdline")).value_or("");
     // A zombie's cmdline is empty: it is not writing anything.
     for (absl::string_view arg : absl::StrSplit(cmdline, '\0')) {
       if (arg == argument) {
