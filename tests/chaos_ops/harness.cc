@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -244,14 +245,14 @@ std::vector<int> KillPoints(uint64_t seed, int count, int total_runs) {
 absl::StatusOr<KillResult> KillAndSettle(const KillScenario& scenario) {
   KillResult result;
   const std::string work_dir = absl::StrCat(scenario.store, ".hunts/", scenario.hunt_id);
-  Spawn hunt{.argv = {scenario.flaky, "hunt"},
+  // The store and id first: hunt_args may end in `-- BAZEL_FLAGS`.
+  Spawn hunt{.argv = {scenario.flaky, "hunt", "--store=" + scenario.store,
+                      "--hunt_id=" + scenario.hunt_id},
              .env = scenario.env,
              .cwd = scenario.workspace,
              .out_path = HuntOutput(scenario, "out"),
              .err_path = HuntOutput(scenario, "err")};
   hunt.argv.insert(hunt.argv.end(), scenario.hunt_args.begin(), scenario.hunt_args.end());
-  hunt.argv.push_back("--store=" + scenario.store);
-  hunt.argv.push_back("--hunt_id=" + scenario.hunt_id);
   FLAKY_ASSIGN_OR_RETURN(result.flaky_pid, StartProcess(hunt));
 
   bool ended_early = false;
@@ -268,6 +269,7 @@ absl::StatusOr<KillResult> KillAndSettle(const KillScenario& scenario) {
         return static_cast<int>(FinishedRuns(work_dir).size()) >= scenario.kill_after_runs;
       });
   if (!ended_early) {
+    result.processes_at_kill = static_cast<int>(ProcessesMentioning(scenario.markers).size());
     kill(result.flaky_pid, SIGKILL);
     waitpid(result.flaky_pid, nullptr, 0);
   }
@@ -321,6 +323,38 @@ absl::StatusOr<KillResult> KillAndSettle(const KillScenario& scenario) {
   result.runs_stored = std::count_if(finished.begin(), finished.end(),
                                      [&](const RunId& run) { return stored.count(run) > 0; });
   return result;
+}
+
+std::vector<std::string> NestedBazel::StartupFlags() const {
+  return {"--output_user_root=" + output_user_root, "--max_idle_secs=60"};
+}
+
+std::vector<std::string> NestedBazel::HuntFlags() const {
+  return {"--bazel_startup_flags=" + absl::StrJoin(StartupFlags(), " "), "--",
+          "--symlink_prefix=/"};
+}
+
+absl::Status NestedBazel::Shutdown() const {
+  Spawn shutdown{.argv = {"/usr/bin/bazel"},
+                 .env = {},
+                 .cwd = checkout,
+                 .out_path = output_user_root + "/shutdown.out",
+                 .err_path = output_user_root + "/shutdown.err"};
+  for (const std::string& flag : StartupFlags()) shutdown.argv.push_back(flag);
+  shutdown.argv.push_back("shutdown");
+  FLAKY_ASSIGN_OR_RETURN(Ended ended, RunProcess(shutdown, absl::Minutes(2)));
+  if (ended.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("bazel shutdown: ", ended.err));
+  }
+  return absl::OkStatus();
+}
+
+std::string CheckoutOf(const std::string& runfile, absl::string_view relative) {
+  char resolved[PATH_MAX];
+  if (realpath(runfile.c_str(), resolved) == nullptr) return "";
+  const std::string path = resolved;
+  if (!absl::EndsWith(path, absl::StrCat("/", relative))) return "";
+  return path.substr(0, path.size() - relative.size() - 1);
 }
 
 }  // namespace flaky::chaos_ops

@@ -141,6 +141,9 @@ struct KillScenario {
 struct KillResult {
   pid_t flaky_pid = 0;
   int runs_at_kill = 0;  // finished runs in the build events at the kill
+  // processes_at_kill: the hunt's processes alive just before the kill
+  // (flaky's own children and the tests; none between two rounds).
+  int processes_at_kill = 0;
   // orphans: the processes still alive orphan_deadline after the kill.
   std::vector<ProcessInfo> orphans;
   absl::Duration orphans_gone_after = absl::ZeroDuration();
@@ -157,6 +160,30 @@ struct KillResult {
 // with its output), a step timed out (DeadlineExceeded), the store could
 // not be read.
 absl::StatusOr<KillResult> KillAndSettle(const KillScenario& scenario);
+
+// NestedBazel is real Bazel on flaky's own checkout with an output root
+// of its own, as tests/e2e/hunt_e2e_test does it: no server is shared
+// with the Bazel that runs the test.
+struct NestedBazel {
+  std::string checkout;          // the workspace's real directory
+  std::string output_user_root;  // reused across runs: a warm cache
+
+  // StartupFlags are the output root and a server that goes idle soon
+  // (--max_idle_secs=60) should a shutdown be skipped.
+  std::vector<std::string> StartupFlags() const;
+
+  // HuntFlags are what `flaky hunt` needs to drive it: the startup flags,
+  // and after `--`, no bazel-* links in the shared checkout. Put them last.
+  std::vector<std::string> HuntFlags() const;
+
+  // Shutdown stops its server.
+  absl::Status Shutdown() const;
+};
+
+// CheckoutOf returns the real directory of the workspace whose file
+// `relative` is at runfile path `runfile` (the runfiles tree links to the
+// checkout's files); "" when it cannot be resolved.
+std::string CheckoutOf(const std::string& runfile, absl::string_view relative);
 
 }  // namespace flaky::chaos_ops
 
