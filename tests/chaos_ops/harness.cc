@@ -297,6 +297,10 @@ absl::StatusOr<KillResult> KillAndSettle(const KillScenario& scenario) {
     }
   }
 
+  absl::StatusOr<std::set<RunId>> stored_before = StoredRuns(scenario.store, scenario.hunt_id);
+  // A hunt killed before it began has no row yet: nothing stored.
+  const std::set<RunId> before = stored_before.ok() ? *stored_before : std::set<RunId>();
+
   Spawn next{.argv = {scenario.flaky},
              .env = {},
              .cwd = scenario.workspace,
@@ -322,6 +326,8 @@ absl::StatusOr<KillResult> KillAndSettle(const KillScenario& scenario) {
   result.runs_finished = static_cast<int64_t>(finished.size());
   result.runs_stored = std::count_if(finished.begin(), finished.end(),
                                      [&](const RunId& run) { return stored.count(run) > 0; });
+  result.runs_stored_before = std::count_if(
+      finished.begin(), finished.end(), [&](const RunId& run) { return before.count(run) > 0; });
   return result;
 }
 

@@ -152,6 +152,7 @@ struct KillResult {
   std::string status;                       // the killed hunt's, after it
   int64_t runs_finished = 0;  // by Bazel, in the build events, in the end
   int64_t runs_stored = 0;    // of those, stored after the next invocation
+  int64_t runs_stored_before = 0;  // of those, stored before it (by the hunt)
   Ended next;                 // the next invocation
 };
 

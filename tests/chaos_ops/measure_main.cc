@@ -2,11 +2,13 @@
 // hunt` of //tests/chaos_ops:slow_fixture_test under cgroup:20 (none where
 // cgroups cannot be written) SIGKILLed at --kills seeded points, each
 // followed by `flaky report`; then two cgroup hunts on one store at once.
-// It prints, per kill, the processes of the hunt still alive 5 s later
-// (the Bazel server aside), when the last one went, the cgroups left, the
-// hunt's status and runs stored against runs Bazel finished; then the
-// totals and the concurrent hunts' exits. A benchmark, not a test: it
-// asserts nothing and exits 0 when every step ran.
+// It prints, per kill, the hunt's processes alive at the kill (Bazel's
+// client, the wrapper, the test) and still alive 5 s later (the Bazel
+// server aside: it outlives commands by design), when the last one went,
+// the cgroups left, the runs Bazel finished, those stored, those of them
+// the next flaky recovered, and the hunt's status; then the totals and
+// the concurrent hunts. A benchmark, not a test: it asserts nothing and
+// exits 0 when every step ran. The store and outputs stay in --work_dir.
 //
 //   bazel run //tests/chaos_ops:measure -- --kills=10 --seed=20261202
 #include <unistd.h>
@@ -99,10 +101,11 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::cout << absl::StrFormat("%-5s %6s %8s %9s %9s %10s %7s %9s %6s  %s\n", "kill", "point",
-                               "at_kill", "procs", "alive_5s", "gone_after", "cgroups",
-                               "finished", "stored", "status after `flaky report`");
-  int64_t alive = 0, leaked = 0, running = 0, finished = 0, stored = 0, failed_steps = 0;
+  std::cout << absl::StrFormat("%-5s %6s %8s %6s %9s %10s %7s %9s %7s %10s  %s\n", "kill",
+                               "point", "at_kill", "procs", "alive_5s", "gone_after", "cgroups",
+                               "finished", "stored", "recovered", "status after `flaky report`");
+  int64_t alive = 0, leaked = 0, running = 0, finished = 0, stored = 0, recovered = 0;
+  int64_t failed_steps = 0;
   absl::Duration slowest = absl::ZeroDuration();
   const std::vector<int> points = chaos::KillPoints(
       absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_kills), absl::GetFlag(FLAGS_runs));
@@ -135,13 +138,13 @@ int main(int argc, char** argv) {
     finished += result->runs_finished;
     stored += result->runs_stored;
     slowest = std::max(slowest, result->orphans_gone_after);
-    std::cout << absl::StrFormat("%-5d %6d %8d %9d %9d %10s %7d %9d %6d  %s\n", i + 1,
-                                 points[i], result->runs_at_kill, result->processes_at_kill,
-                                 result->orphans.size(),
-                                 absl::FormatDuration(absl::Trunc(result->orphans_gone_after,
-                                                                  absl::Milliseconds(10))),
-                                 result->leaked_cgroups.size(), result->runs_finished,
-                                 result->runs_stored, result->status);
+    recovered += result->runs_stored - result->runs_stored_before;
+    std::cout << absl::StrFormat(
+        "%-5d %6d %8d %6d %9d %10s %7d %9d %7d %10d  %s\n", i + 1, points[i],
+        result->runs_at_kill, result->processes_at_kill, result->orphans.size(),
+        absl::FormatDuration(absl::Trunc(result->orphans_gone_after, absl::Milliseconds(10))),
+        result->leaked_cgroups.size(), result->runs_finished, result->runs_stored,
+        result->runs_stored - result->runs_stored_before, result->status);
     for (const chaos::ProcessInfo& orphan : result->orphans) {
       std::cout << "      alive after 5 s: " << orphan << "\n";
     }
@@ -150,7 +153,8 @@ int main(int argc, char** argv) {
             << alive << " (all gone within " << absl::FormatDuration(slowest)
             << " at the slowest); leaked cgroups: " << leaked
             << "; hunts left running after the next flaky: " << running << "; runs stored "
-            << stored << " of " << finished << " Bazel finished\n";
+            << stored << " of " << finished << " Bazel finished (" << recovered
+            << " of them recovered from the build events by the next flaky)\n";
 
   // Two cgroup hunts on one store at once.
   const absl::Time start = absl::Now();
