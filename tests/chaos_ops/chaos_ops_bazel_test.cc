@@ -35,15 +35,6 @@ using ::flaky::testing::IsOk;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-std::string Env(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? "" : value;
-}
-
-std::string Runfile(const std::string& path) {
-  return absl::StrCat(Env("TEST_SRCDIR"), "/", Env("TEST_WORKSPACE"), "/", path);
-}
-
 constexpr char kFixture[] = "//tests/chaos_ops:slow_fixture_test";
 
 class ChaosOpsBazelTest : public ::testing::Test {

@@ -71,6 +71,15 @@ std::string HuntOutput(const KillScenario& scenario, absl::string_view what) {
 
 }  // namespace
 
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+std::string Runfile(const std::string& path) {
+  return absl::StrCat(Env("TEST_SRCDIR"), "/", Env("TEST_WORKSPACE"), "/", path);
+}
+
 std::ostream& operator<<(std::ostream& os, const Ended& ended) {
   return os << "exit " << ended.exit_code << " signal " << ended.signal << "\nstdout:\n"
             << ended.out << "\nstderr:\n" << ended.err;

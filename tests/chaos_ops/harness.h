@@ -35,6 +35,12 @@
 
 namespace flaky::chaos_ops {
 
+// Env is the environment variable `name`, "" when it is not set.
+std::string Env(const char* name);
+
+// Runfile is the path of the workspace file `path` in a test's runfiles.
+std::string Runfile(const std::string& path);
+
 // Spawn describes a process to start: its output goes to files.
 struct Spawn {
   std::vector<std::string> argv;
