@@ -95,7 +95,9 @@ absl::StatusOr<Recovery> RecoverHuntRuns(results::Store& store,
 // SettleOptions say which hunts are this process's to settle and how.
 struct SettleOptions {
   // host: only hunts recorded on this host are judged (a pid means
-  // nothing on another machine).
+  // nothing on another machine). The host name stands for the pid
+  // namespace: containers that share a store must not share a host name,
+  // or one would take the other's live hunts for dead.
   std::string host;
   Clock* clock = nullptr;  // required: finished_at, waits
   // owner_alive says whether the process (pid, start ticks) still runs;
