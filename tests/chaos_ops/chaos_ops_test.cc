@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -92,8 +94,18 @@ class ChaosOpsTest : public ::testing::Test {
   }
 
   ~ChaosOpsTest() override {
-    // Mounts go whatever the test did, or TEST_TMPDIR could not be cleaned.
     for (auto it = mounts_.rbegin(); it != mounts_.rend(); ++it) umount2(it->c_str(), MNT_DETACH);
+    for (const std::string& point : mount_points_) rmdir(point.c_str());
+  }
+
+  // MountPoint makes an empty directory to mount on, outside TEST_TMPDIR:
+  // a mount that a crashed run left inside it would keep Bazel from
+  // cleaning it for the next run.
+  std::string MountPoint() {
+    char name[] = "/tmp/flaky-chaos-ops-XXXXXX";
+    EXPECT_NE(mkdtemp(name), nullptr) << "mkdtemp: " << std::strerror(errno);
+    mount_points_.emplace_back(name);
+    return name;
   }
 
   // Flaky runs `flaky ARGS` in the workspace with `env` and waits for it.
@@ -158,6 +170,7 @@ class ChaosOpsTest : public ::testing::Test {
   std::string bazel_;
   int spawned_ = 0;
   std::vector<std::string> mounts_;
+  std::vector<std::string> mount_points_;
 };
 
 // SIGKILL at seeded points among a hunt's first 12 runs (Bazel starting,
@@ -428,9 +441,8 @@ TEST_F(ChaosOpsTest, AHugeTestLogIsReadAndKeptOnlyUpToTheCap) {
 // settle the hunt whose process died), a hunt says it cannot write it.
 TEST_F(ChaosOpsTest, AReadOnlyStoreIsReportedAndNeverWritten) {
   const std::string rw = dir_ + "/rw";
-  const std::string ro = dir_ + "/ro";
+  const std::string ro = MountPoint();
   ASSERT_EQ(mkdir(rw.c_str(), 0755), 0);
-  ASSERT_EQ(mkdir(ro.c_str(), 0755), 0);
   const std::string store = rw + "/flaky.db";
   ASSERT_EQ(Flaky(HuntArgs({"hunt", "//t:a_test", "--runs=2", "--starve_wrapper=",
                             "--hunt_id=done"},
@@ -484,8 +496,7 @@ TEST_F(ChaosOpsTest, AReadOnlyStoreIsReportedAndNeverWritten) {
 // (not that Bazel died), the store stays consistent, and once there is
 // room the next flaky settles the hunt.
 TEST_F(ChaosOpsTest, AFullDiskIsReportedAsSuchAndTheStoreSurvives) {
-  const std::string full = dir_ + "/full";
-  ASSERT_EQ(mkdir(full.c_str(), 0755), 0);
+  const std::string full = MountPoint();
   if (!Mount({"-t", "tmpfs", "-o", "size=2m", "tmpfs"}, full)) {
     GTEST_SKIP() << "cannot mount a small tmpfs here (needs CAP_SYS_ADMIN)";
   }
