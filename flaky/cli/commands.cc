@@ -75,35 +75,29 @@ absl::Status NeedStore(const Context& context) {
 // something to settle and the store may be written.
 void SettleAbandoned(const Context& context, const Io& io) {
   const runner::SettleOptions options = runner::LocalSettleOptions(context.host, *io.clock);
-  absl::StatusOr<std::vector<results::HuntRecord>> abandoned =
-      absl::UnavailableError("not looked for");
+  std::vector<std::string> ids;
   {
     absl::StatusOr<std::unique_ptr<results::Store>> reader =
         results::Store::Open(context.store_path, {.read_only = true});
     if (!reader.ok()) return;  // the report says why
-    abandoned = runner::FindAbandonedHunts(**reader, options);
+    absl::StatusOr<std::vector<results::HuntRecord>> abandoned =
+        runner::FindAbandonedHunts(**reader, options);
+    if (!abandoned.ok()) return;
+    for (const results::HuntRecord& hunt : *abandoned) ids.push_back(hunt.id);
   }
-  if (!abandoned.ok() || abandoned->empty()) return;
+  if (ids.empty()) return;
   const std::string directory =
       context.store_path.substr(0, context.store_path.find_last_of('/') + 1);
   if (access(context.store_path.c_str(), W_OK) != 0 ||
       access(directory.empty() ? "." : directory.c_str(), W_OK) != 0) {
-    std::vector<std::string> ids;
-    for (const results::HuntRecord& hunt : *abandoned) ids.push_back(hunt.id);
     *io.err << "flaky report: the process of hunt " << absl::StrJoin(ids, ", ")
             << " died; the store is read-only, so the runs Bazel finished after its "
                "last stored batch are not recovered\n";
     return;
   }
+  absl::StatusOr<std::unique_ptr<results::Store>> writer = results::Store::Open(context.store_path);
   absl::StatusOr<std::vector<runner::SettledHunt>> settled =
-      absl::UnavailableError("not opened");
-  if (absl::StatusOr<std::unique_ptr<results::Store>> writer =
-          results::Store::Open(context.store_path);
-      writer.ok()) {
-    settled = runner::SettleAbandonedHunts(**writer, options);
-  } else {
-    settled = writer.status();
-  }
+      writer.ok() ? runner::SettleAbandonedHunts(**writer, options) : writer.status();
   if (!settled.ok()) {
     *io.err << "flaky report: warning: cannot settle the hunts whose process died: "
             << settled.status().message() << "\n";
