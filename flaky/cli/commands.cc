@@ -28,6 +28,7 @@
 #include "flaky/results/store.h"
 #include "flaky/runner/arm_search.h"
 #include "flaky/runner/hunt.h"
+#include "flaky/runner/recovery.h"
 #include "flaky/starve/profile.h"
 #include "flaky/stats/anytime.h"
 #include "flaky/stats/plan.h"
@@ -65,6 +66,46 @@ absl::Status NeedStore(const Context& context) {
                                             ": run `flaky hunt` first or pass --store"));
   }
   return absl::OkStatus();
+}
+
+// SettleAbandoned settles the hunts of this host whose process died
+// (runner/recovery.h) before a report, so it shows the runs Bazel
+// finished for them and no hunt stays `running` forever. They are looked
+// for read-only first: a report writes to the store only when there is
+// something to settle and the store may be written.
+void SettleAbandoned(const Context& context, const Io& io) {
+  const runner::SettleOptions options = runner::LocalSettleOptions(context.host, *io.clock);
+  std::vector<std::string> ids;
+  {
+    absl::StatusOr<std::unique_ptr<results::Store>> reader =
+        results::Store::Open(context.store_path, {.read_only = true});
+    if (!reader.ok()) return;  // the report says why
+    absl::StatusOr<std::vector<results::HuntRecord>> abandoned =
+        runner::FindAbandonedHunts(**reader, options);
+    if (!abandoned.ok()) return;
+    for (const results::HuntRecord& hunt : *abandoned) ids.push_back(hunt.id);
+  }
+  if (ids.empty()) return;
+  const std::string directory =
+      context.store_path.substr(0, context.store_path.find_last_of('/') + 1);
+  if (access(context.store_path.c_str(), W_OK) != 0 ||
+      access(directory.empty() ? "." : directory.c_str(), W_OK) != 0) {
+    *io.err << "flaky report: the process of hunt " << absl::StrJoin(ids, ", ")
+            << " died; the store is read-only, so the runs Bazel finished after its "
+               "last stored batch are not recovered\n";
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<results::Store>> writer = results::Store::Open(context.store_path);
+  absl::StatusOr<std::vector<runner::SettledHunt>> settled =
+      writer.ok() ? runner::SettleAbandonedHunts(**writer, options) : writer.status();
+  if (!settled.ok()) {
+    *io.err << "flaky report: warning: cannot settle the hunts whose process died: "
+            << settled.status().message() << "\n";
+    return;
+  }
+  for (const runner::SettledHunt& hunt : *settled) {
+    *io.err << runner::DescribeSettled(hunt) << "\n";
+  }
 }
 
 // RunnerOptions turns the command's options and the context into the
@@ -393,6 +434,7 @@ absl::StatusOr<int> ReportCommand(const ReportCommandOptions& options,
                                   const Context& context, const Io& io) {
   FLAKY_RETURN_IF_ERROR(CheckIo(io));
   FLAKY_RETURN_IF_ERROR(NeedStore(context));
+  SettleAbandoned(context, io);
   FLAKY_ASSIGN_OR_RETURN(std::unique_ptr<results::Store> store,
                          results::Store::Open(context.store_path, {.read_only = true}));
   results::Filter filter;

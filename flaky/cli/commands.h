@@ -151,8 +151,11 @@ struct ReportCommandOptions {
 };
 
 // ReportCommand prints the report of the stored trials of context's store
-// (of context.hunt_id when it was given) and returns 0. NotFound without a
-// store; FailedPrecondition when nothing stored matches.
+// (of context.hunt_id when it was given) and returns 0. First, when the
+// store may be written, it settles the hunts of this host whose process
+// died (runner/recovery.h: the runs Bazel finished stored, the hunt
+// marked abandoned) and says so on io.err. NotFound without a store;
+// FailedPrecondition when nothing stored matches.
 absl::StatusOr<int> ReportCommand(const ReportCommandOptions& options,
                                   const Context& context, const Io& io);
 

@@ -5,6 +5,8 @@
 #include "flaky/cli/commands.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -22,6 +24,7 @@
 #include "flaky/metrics/testing/http.h"
 #include "flaky/results/store.h"
 #include "flaky/runner/clock.h"
+#include "flaky/runner/recovery.h"
 #include "flaky/runner/testing/fake_bazel.h"
 #include "flaky/stats/anytime.h"
 #include "gmock/gmock.h"
@@ -302,6 +305,61 @@ TEST_F(CommandsTest, ReportReadsTheStoreWithoutRunningAnything) {
   EXPECT_THAT(ReportCommand(report, context_, MakeIo()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("no trials to report")));
+}
+
+TEST_F(CommandsTest, ReportFirstSettlesTheHuntsWhoseProcessDied) {
+  ASSERT_THAT(HuntCommand(hunt_, context_, MakeIo()), IsOk());
+  // A hunt whose process died before it stored anything: its owner is a
+  // child that exited, and its round holds what h1's Bazel reported.
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  {
+    absl::StatusOr<std::unique_ptr<results::Store>> store =
+        results::Store::Open(context_.store_path);
+    ASSERT_THAT(store, IsOk());
+    results::HuntRecord dead;
+    dead.id = "dead";
+    dead.started_at = clock_.Now();
+    dead.host = "host-1";
+    dead.mode = "bazel_runs";
+    dead.owner_pid = child;
+    dead.owner_start_ticks = 1;
+    ASSERT_THAT((*store)->BeginHunt(dead), IsOk());
+  }
+  const std::string work_dir = context_.store_path + ".hunts/dead";
+  ASSERT_EQ(mkdir(work_dir.c_str(), 0755), 0);
+  std::ifstream bep(context_.store_path + ".hunts/h1/round1.bep.json");
+  std::ofstream(runner::RoundStem(work_dir, 1) + ".bep.json") << bep.rdbuf();
+  ASSERT_THAT(runner::WriteRoundRecord(runner::RoundRecordPath(work_dir, 1),
+                                       {.round = 1,
+                                        .context = {.hunt_id = "dead",
+                                                    .profile = "none",
+                                                    .commit = "abc123",
+                                                    .host = "host-1",
+                                                    .in_process_repeat = false},
+                                        .targets = {"//t:a_test"},
+                                        .runs = 5,
+                                        .run_offset = 0,
+                                        .max_log_bytes = 1 << 20,
+                                        .bep_path = work_dir + "/round1.bep.json"}),
+              IsOk());
+
+  out_.str("");
+  err_.str("");
+  context_.hunt_id_given = false;
+  EXPECT_THAT(ReportCommand({}, context_, MakeIo()), Returns(0));
+  EXPECT_EQ(err_.str(), absl::StrCat("flaky: hunt dead was abandoned (its process ", child,
+                                     " died): recovered 5 runs (5 trials) from Bazel's "
+                                     "build events\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("//t:a_test  Suite.Race  none         10"));
+  std::vector<results::HuntRecord> hunts = Hunts();
+  ASSERT_EQ(hunts.size(), 2u);
+  EXPECT_EQ(hunts[1].status, absl::StrCat("abandoned: its process ", child, " died"));
+  // Settled once: the next report has nothing to say.
+  err_.str("");
+  EXPECT_THAT(ReportCommand({}, context_, MakeIo()), Returns(0));
+  EXPECT_EQ(err_.str(), "");
 }
 
 // ScrapingClock scrapes the URL `serve` printed at its first wait, then

@@ -12,7 +12,8 @@ namespace {
 constexpr HuntMode kModes[] = {HuntMode::kBazelRuns, HuntMode::kInProcessRepeat,
                                HuntMode::kDirectRuns};
 constexpr HuntStatus kStatuses[] = {HuntStatus::kRunning, HuntStatus::kDone,
-                                    HuntStatus::kInterrupted, HuntStatus::kFailed};
+                                    HuntStatus::kInterrupted, HuntStatus::kFailed,
+                                    HuntStatus::kAbandoned};
 
 }  // namespace
 
@@ -46,6 +47,8 @@ absl::string_view HuntStatusName(HuntStatus status) {
       return "interrupted";
     case HuntStatus::kFailed:
       return "failed";
+    case HuntStatus::kAbandoned:
+      return "abandoned";
   }
   return "running";
 }
@@ -53,6 +56,10 @@ absl::string_view HuntStatusName(HuntStatus status) {
 std::string FormatHuntStatus(HuntStatus status, absl::string_view reason) {
   if (reason.empty()) return std::string(HuntStatusName(status));
   return absl::StrCat(HuntStatusName(status), ": ", reason);
+}
+
+std::string AbandonedReason(int64_t pid) {
+  return absl::StrCat("its process ", pid, " died");
 }
 
 absl::StatusOr<HuntState> ParseHuntStatus(absl::string_view text) {

@@ -7,9 +7,12 @@
 //   FormatHuntStatus(HuntStatus::kFailed, "bazel test failed (exit 1)");
 //   // "failed: bazel test failed (exit 1)", as HuntRecord::status stores it
 //   ParseHuntStatus("failed: bazel test failed (exit 1)")->status;  // kFailed
+//   FormatHuntStatus(HuntStatus::kAbandoned, AbandonedReason(4242));
+//   // "abandoned: its process 4242 died"
 #ifndef FLAKY_RESULTS_HUNT_STATE_H_
 #define FLAKY_RESULTS_HUNT_STATE_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -34,13 +37,19 @@ absl::StatusOr<HuntMode> ParseHuntMode(absl::string_view name);
 
 // HuntStatus is where a hunt stands.
 enum class HuntStatus {
-  kRunning,      // begun, not finished (or its process died)
+  kRunning,      // begun, not finished (or its process died unnoticed yet)
   kDone,         // ran everything it was asked to
   kInterrupted,  // stopped by Ctrl-C or SIGTERM; what completed is stored
   kFailed,       // ended by an error; what completed is stored
+  // kAbandoned: its process died without finishing it (SIGKILL, a crash,
+  // the machine going down); a later flaky on the same host found it
+  // running with its owner gone, stored the runs Bazel had finished
+  // (runner/recovery.h) and marked it so.
+  kAbandoned,
 };
 
-// HuntStatusName returns "running", "done", "interrupted" or "failed".
+// HuntStatusName returns "running", "done", "interrupted", "failed" or
+// "abandoned".
 absl::string_view HuntStatusName(HuntStatus status);
 
 // HuntState is a status with the reason an interrupted or failed hunt
@@ -53,6 +62,10 @@ struct HuntState {
 // FormatHuntStatus is how the store records a status: its name, then
 // ": " and the reason when there is one ("failed: <reason>").
 std::string FormatHuntStatus(HuntStatus status, absl::string_view reason = "");
+
+// AbandonedReason is the reason an abandoned hunt records: "its process
+// <pid> died".
+std::string AbandonedReason(int64_t pid);
 
 // ParseHuntStatus is FormatHuntStatus's inverse; InvalidArgument naming the
 // text for anything else.

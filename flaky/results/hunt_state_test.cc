@@ -29,8 +29,11 @@ TEST(HuntStatus, StoredTextCarriesTheReason) {
   EXPECT_EQ(FormatHuntStatus(HuntStatus::kDone), "done");
   EXPECT_EQ(FormatHuntStatus(HuntStatus::kFailed, "bazel test failed"),
             "failed: bazel test failed");
+  EXPECT_EQ(FormatHuntStatus(HuntStatus::kAbandoned, AbandonedReason(4242)),
+            "abandoned: its process 4242 died");
   for (HuntStatus status : {HuntStatus::kRunning, HuntStatus::kDone,
-                            HuntStatus::kInterrupted, HuntStatus::kFailed}) {
+                            HuntStatus::kInterrupted, HuntStatus::kFailed,
+                            HuntStatus::kAbandoned}) {
     for (const char* reason : {"", "why: it broke"}) {
       absl::StatusOr<HuntState> parsed = ParseHuntStatus(FormatHuntStatus(status, reason));
       ASSERT_THAT(parsed, IsOk());

@@ -1,6 +1,9 @@
 #include "flaky/results/store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -80,6 +83,14 @@ CREATE TABLE kept_logs (
 );
 CREATE INDEX trials_by_case ON trials(target, test_case, profile);
 CREATE INDEX trials_by_hunt ON trials(hunt_id);
+)sql",
+    // 2 -> 3: the process that owns each hunt, so the hunts of one that
+    // died can be told from live ones; and a lookup by run, so runs
+    // recovered from Bazel's build events are never stored twice.
+    R"sql(
+ALTER TABLE hunts ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE hunts ADD COLUMN owner_start_ticks INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX trials_by_run ON trials(hunt_id, target, run, started_at_us);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
@@ -204,6 +215,20 @@ bool ExecutesBefore(const Trial& a, const Trial& b) {
          std::tie(b.started_at, b.run, b.shard, b.attempt, b.repetition);
 }
 
+// SqliteUri is `path` as a file: URI with `query`, for opening flags
+// sqlite3_open_v2 has no argument for.
+std::string SqliteUri(const std::string& path, absl::string_view query) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      absl::StrAppend(&uri, "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      uri += c;
+    }
+  }
+  return absl::StrCat(uri, "?", query);
+}
+
 }  // namespace
 
 Store::Store(std::string path, sqlite3* db, const StoreOptions& options)
@@ -214,6 +239,7 @@ Store::~Store() {
   sqlite3_finalize(claim_kept_log_);
   sqlite3_finalize(set_kept_log_);
   sqlite3_finalize(unclaim_kept_log_);
+  sqlite3_finalize(find_trial_);
   sqlite3_close_v2(db_);
 }
 
@@ -238,6 +264,7 @@ absl::Status Store::Exec(absl::string_view sql) {
   return absl::OkStatus();
 }
 
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const std::string& path, const StoreOptions& options) {
   sqlite3* db = nullptr;
@@ -253,6 +280,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
         options.read_only ? "; check that it exists and is readable"
                           : "; check that its directory exists and is writable"));
   }
+  if (!options.read_only && sqlite3_db_readonly(db, "main") == 1) {
+    // SQLite falls back to reading a file it may not write; a hunt would
+    // only fail later, on its first write, with a vaguer message.
+    sqlite3_close_v2(db);
+    const std::string why =
+        access(path.c_str(), W_OK) != 0 ? std::strerror(errno) : "SQLite opened it read-only";
+    return absl::UnavailableError(absl::StrCat(
+        "store ", path, " cannot be written (", why,
+        "): hunts record into their store; pass --store with a writable path "
+        "(report and serve can read this one)"));
+  }
   std::unique_ptr<Store> store(new Store(path, db, options));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(
@@ -263,20 +301,47 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     // older schema would need one, and a reader cannot do it.
     FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA query_only=ON"));
     absl::StatusOr<int> version = store->SchemaVersion();
+    if (!version.ok() && (sqlite3_errcode(store->db_) & 0xff) == SQLITE_CANTOPEN) {
+      // A WAL store whose last writer closed cleanly has no -wal and -shm
+      // files, and a reader cannot create them on a read-only file system
+      // (a CI artifact, a read-only mount). Without a -wal file the
+      // database file holds everything committed, so it can be read as
+      // immutable.
+      sqlite3* immutable = nullptr;
+      if (sqlite3_open_v2(SqliteUri(path, "immutable=1").c_str(), &immutable,
+                          SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+                          nullptr) == SQLITE_OK &&
+          access((path + "-wal").c_str(), F_OK) != 0) {
+        store.reset(new Store(path, immutable, options));
+        sqlite3_extended_result_codes(immutable, 1);
+        version = store->SchemaVersion();
+      } else {
+        sqlite3_close_v2(immutable);
+      }
+    }
     if (!version.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           path, " is not a flaky store (", version.status().message(), ")"));
     }
-    if (*version != kStoreSchemaVersion) {
+    if (*version < kOldestReadableSchemaVersion || *version > kStoreSchemaVersion) {
       return absl::FailedPreconditionError(absl::StrCat(
           "store ", path, " has schema version ", *version, ", this flaky reads ",
-          kStoreSchemaVersion, ": open it once with write access (any hunt does) "
-          "to migrate it, or use a matching flaky"));
+          kOldestReadableSchemaVersion, " to ", kStoreSchemaVersion,
+          ": open it once with write access (any hunt does) to migrate it, "
+          "or use a matching flaky"));
     }
+    store->schema_version_ = *version;
     return store;
   }
   // The first statement reads the header: a non-SQLite file fails here.
-  FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
+  if (absl::Status wal = store->Exec("PRAGMA journal_mode=WAL"); !wal.ok()) {
+    if ((sqlite3_errcode(db) & 0xff) == SQLITE_CANTOPEN) {
+      return absl::UnavailableError(absl::StrCat(
+          "store ", path, " cannot be written: SQLite cannot create its journal ", path,
+          "-wal beside it; check that its directory is writable"));
+    }
+    return wal;
+  }
   FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
   FLAKY_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
   FLAKY_RETURN_IF_ERROR(store->Migrate());
@@ -299,6 +364,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       {&store->unclaim_kept_log_,
        "DELETE FROM kept_logs WHERE hunt_id = ? AND target = ? AND "
        "signature = ?"},
+      {&store->find_trial_,
+       "SELECT 1 FROM trials WHERE hunt_id = ? AND target = ? AND run = ? AND "
+       "started_at_us = ? AND test_case = ? AND profile = ? AND shard = ? AND "
+       "attempt = ? AND repetition = ? LIMIT 1"},
   };
   for (auto& s : statements) {
     if (sqlite3_prepare_v2(db, s.sql, -1, s.stmt, nullptr) != SQLITE_OK) {
@@ -389,7 +458,8 @@ absl::Status Store::BeginHunt(const HuntRecord& hunt) {
   if (sqlite3_prepare_v2(
           db_,
           "INSERT INTO hunts (id, started_at_us, command_line, commit_sha, "
-          "host, profiles, mode, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          "host, profiles, mode, status, owner_pid, owner_start_ticks) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           -1, &stmt, nullptr) != SQLITE_OK) {
     return SqliteError("cannot prepare BeginHunt");
   }
@@ -403,6 +473,8 @@ absl::Status Store::BeginHunt(const HuntRecord& hunt) {
   BindText(stmt, 7, hunt.mode);
   BindText(stmt, 8,
            hunt.status.empty() ? FormatHuntStatus(HuntStatus::kRunning) : hunt.status);
+  sqlite3_bind_int64(stmt, 9, hunt.owner_pid);
+  sqlite3_bind_int64(stmt, 10, static_cast<int64_t>(hunt.owner_start_ticks));
   if (sqlite3_step(stmt) != SQLITE_DONE) {
     if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return absl::AlreadyExistsError(absl::StrCat(
@@ -511,9 +583,61 @@ absl::Status Store::KeepFirstLog(const Trial& trial, int64_t trial_id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> Store::Stored(const Trial& trial) {
+  sqlite3_stmt* stmt = find_trial_;
+  sqlite3_reset(stmt);
+  BindText(stmt, 1, trial.hunt_id);
+  BindText(stmt, 2, trial.target);
+  sqlite3_bind_int(stmt, 3, trial.run);
+  sqlite3_bind_int64(stmt, 4, absl::ToUnixMicros(trial.started_at));
+  BindText(stmt, 5, trial.test_case);
+  BindText(stmt, 6, trial.profile);
+  sqlite3_bind_int(stmt, 7, trial.shard);
+  sqlite3_bind_int(stmt, 8, trial.attempt);
+  sqlite3_bind_int(stmt, 9, trial.repetition);
+  const int stepped = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  if (stepped == SQLITE_ROW) return true;
+  if (stepped == SQLITE_DONE) return false;
+  return SqliteError("cannot look up a trial");
+}
+
+absl::StatusOr<bool> Store::RunStored(const RunKey& key) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(
+          db_,
+          "SELECT 1 FROM trials WHERE hunt_id = ? AND target = ? AND run = ? "
+          "AND started_at_us = ? AND profile = ? AND shard = ? AND attempt = ? "
+          "LIMIT 1",
+          -1, &stmt, nullptr) != SQLITE_OK) {
+    return SqliteError("cannot prepare a run lookup");
+  }
+  Statement owner(stmt);
+  BindText(stmt, 1, key.hunt_id);
+  BindText(stmt, 2, key.target);
+  sqlite3_bind_int(stmt, 3, key.run);
+  sqlite3_bind_int64(stmt, 4, absl::ToUnixMicros(key.started_at));
+  BindText(stmt, 5, key.profile);
+  sqlite3_bind_int(stmt, 6, key.shard);
+  sqlite3_bind_int(stmt, 7, key.attempt);
+  const int stepped = sqlite3_step(stmt);
+  if (stepped == SQLITE_ROW) return true;
+  if (stepped == SQLITE_DONE) return false;
+  return SqliteError("cannot look up a run");
+}
+
 absl::Status Store::InsertTrials(absl::Span<const Trial> trials) {
+  return InsertBatch(trials, /*skip_stored=*/false).status();
+}
+
+absl::StatusOr<int64_t> Store::InsertNewTrials(absl::Span<const Trial> trials) {
+  return InsertBatch(trials, /*skip_stored=*/true);
+}
+
+absl::StatusOr<int64_t> Store::InsertBatch(absl::Span<const Trial> trials,
+                                           bool skip_stored) {
   FLAKY_RETURN_IF_ERROR(CheckWritable());
-  if (trials.empty()) return absl::OkStatus();
+  if (trials.empty()) return 0;
   // Name a hunt that was never begun rather than report a foreign key.
   std::set<std::string> hunt_ids;
   for (const Trial& trial : trials) hunt_ids.insert(trial.hunt_id);
@@ -540,30 +664,44 @@ absl::Status Store::InsertTrials(absl::Span<const Trial> trials) {
     return ExecutesBefore(trials[a], trials[b]);
   });
 
+  // The lookups of skip_stored happen inside the write transaction, so a
+  // concurrent recovery of the same trials waits and then finds them.
   FLAKY_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  int64_t inserted = 0;
   for (size_t index : order) {
-    absl::Status inserted = InsertOne(trials[index]);
-    if (!inserted.ok()) {
+    absl::Status status = absl::OkStatus();
+    bool skip = false;
+    if (skip_stored) {
+      absl::StatusOr<bool> stored = Stored(trials[index]);
+      status = stored.status();
+      skip = stored.ok() && *stored;
+    }
+    if (status.ok() && !skip) {
+      status = InsertOne(trials[index]);
+      ++inserted;
+    }
+    if (!status.ok()) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return inserted;
+      return status;
     }
   }
   absl::Status committed = Exec("COMMIT");
   if (!committed.ok()) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return committed;
   }
-  return committed;
+  return inserted;
 }
 
 absl::StatusOr<std::vector<HuntRecord>> Store::ListHunts() {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(
-          db_,
-          "SELECT h.id, h.started_at_us, h.finished_at_us, h.command_line, "
-          "h.commit_sha, h.host, h.profiles, h.mode, h.status, "
-          "(SELECT COUNT(*) FROM trials t WHERE t.hunt_id = h.id) "
-          "FROM hunts h ORDER BY h.started_at_us, h.rowid",
-          -1, &stmt, nullptr) != SQLITE_OK) {
+  const std::string sql = absl::StrCat(
+      "SELECT h.id, h.started_at_us, h.finished_at_us, h.command_line, "
+      "h.commit_sha, h.host, h.profiles, h.mode, h.status, "
+      "(SELECT COUNT(*) FROM trials t WHERE t.hunt_id = h.id), ",
+      schema_version_ >= 3 ? "h.owner_pid, h.owner_start_ticks" : "0, 0",
+      " FROM hunts h ORDER BY h.started_at_us, h.rowid");
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
     return SqliteError("cannot list hunts");
   }
   Statement owner(stmt);
@@ -589,6 +727,8 @@ absl::StatusOr<std::vector<HuntRecord>> Store::ListHunts() {
     hunt.mode = ColumnText(stmt, 7);
     hunt.status = ColumnText(stmt, 8);
     hunt.trials = sqlite3_column_int64(stmt, 9);
+    hunt.owner_pid = sqlite3_column_int64(stmt, 10);
+    hunt.owner_start_ticks = static_cast<uint64_t>(sqlite3_column_int64(stmt, 11));
     hunts.push_back(std::move(hunt));
   }
   if (stepped != SQLITE_DONE) return SqliteError("cannot list hunts");

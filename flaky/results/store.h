@@ -55,7 +55,12 @@ namespace flaky::results {
 
 // kStoreSchemaVersion is the schema version this build writes; Open
 // migrates older databases to it.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
+
+// kOldestReadableSchemaVersion is the oldest schema a read-only Open
+// accepts as it is (a reader cannot migrate): what later versions added
+// reads as unknown (a hunt's owner as 0).
+inline constexpr int kOldestReadableSchemaVersion = 2;
 
 // HuntRecord describes one `flaky hunt` invocation.
 struct HuntRecord {
@@ -71,6 +76,25 @@ struct HuntRecord {
   std::string status = std::string(HuntStatusName(HuntStatus::kRunning));
   std::optional<absl::Time> finished_at;
   int64_t trials = 0;  // ListHunts only: trials stored for the hunt
+  // The process that runs the hunt: its pid and start time in clock ticks
+  // since boot (pids are reused, the pair is not), so a later flaky on
+  // `host` can tell a live hunt from one whose process died. 0 when
+  // unknown (hunts of stores before schema version 3).
+  int64_t owner_pid = 0;
+  uint64_t owner_start_ticks = 0;
+};
+
+// RunKey names one run of a hunt (one testResult event of Bazel's):
+// every trial of the run carries these values, and its first trial
+// starts when the run did.
+struct RunKey {
+  std::string hunt_id;
+  std::string target;
+  std::string profile;
+  int run = 0;
+  int shard = 0;  // as Trial::shard: 0-based
+  int attempt = 1;
+  absl::Time started_at = absl::UnixEpoch();
 };
 
 // Filter selects trials; an empty list matches everything.
@@ -131,13 +155,29 @@ class Store {
   // longer than busy_timeout).
   absl::Status InsertTrials(absl::Span<const Trial> trials);
 
+  // InsertNewTrials is InsertTrials for trials some of which may be stored
+  // already (recovered from Bazel's build events after the hunt's process
+  // died, or recovered twice): it stores, in one transaction, only those
+  // whose run key is not stored yet, and returns how many it stored. The
+  // key is unique per trial of a run: hunt, target, test case, profile,
+  // run, shard, attempt, repetition and start time (Bazel numbers the runs
+  // of every round from 1; the start time tells the rounds apart). Two
+  // processes recovering the same trials at once store them once. Errors
+  // as InsertTrials.
+  absl::StatusOr<int64_t> InsertNewTrials(absl::Span<const Trial> trials);
+
+  // RunStored is true when a trial of the run `key` names is stored.
+  // Unavailable for I/O errors.
+  absl::StatusOr<bool> RunStored(const RunKey& key);
+
   // FinishHunt sets the hunt's final status (FormatHuntStatus: "done",
-  // "interrupted", "failed: <reason>") and end time. NotFound for an
-  // unknown id.
+  // "interrupted", "failed: <reason>", "abandoned: <reason>") and end
+  // time. NotFound for an unknown id.
   absl::Status FinishHunt(absl::string_view hunt_id, absl::string_view status,
                           absl::Time finished_at);
 
-  // ListHunts returns every hunt, oldest first, with its trial count.
+  // ListHunts returns every hunt, oldest first, with its trial count and
+  // owner.
   absl::StatusOr<std::vector<HuntRecord>> ListHunts();
 
   // ListTrials returns the selected trials in execution order: by start
@@ -160,17 +200,27 @@ class Store {
   // CheckWritable is FailedPrecondition for a store opened read-only.
   absl::Status CheckWritable() const;
   absl::Status SqliteError(absl::string_view what) const;
+  // InsertBatch is InsertTrials and, with skip_stored, InsertNewTrials;
+  // it returns how many trials it stored.
+  absl::StatusOr<int64_t> InsertBatch(absl::Span<const Trial> trials,
+                                      bool skip_stored);
+  // Stored is true when a trial with `trial`'s run key is stored.
+  absl::StatusOr<bool> Stored(const Trial& trial);
   absl::Status InsertOne(const Trial& trial);
   absl::Status KeepFirstLog(const Trial& trial, int64_t trial_id);
 
   std::string path_;
   sqlite3* db_;
   StoreOptions options_;
+  // The database's schema version: kStoreSchemaVersion once migrated; an
+  // older readable one for a read-only store.
+  int schema_version_ = kStoreSchemaVersion;
   // Prepared once and reused by every batch.
   sqlite3_stmt* insert_trial_ = nullptr;
   sqlite3_stmt* claim_kept_log_ = nullptr;
   sqlite3_stmt* set_kept_log_ = nullptr;
   sqlite3_stmt* unclaim_kept_log_ = nullptr;
+  sqlite3_stmt* find_trial_ = nullptr;
 };
 
 }  // namespace flaky::results

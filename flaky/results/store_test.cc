@@ -150,7 +150,7 @@ INSERT INTO trials VALUES (1, 'old', '//t:x', 'Suite.Case', 'none', 1, 0, 1,
 )sql");
   std::unique_ptr<Store> store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(*store->SchemaVersion(), 2);
+  EXPECT_EQ(*store->SchemaVersion(), kStoreSchemaVersion);
   EXPECT_THAT(Query(path, "SELECT kept_log_path FROM trials"), ElementsAre(""));
   absl::StatusOr<std::vector<Trial>> trials = store->ListTrials({});
   ASSERT_THAT(trials, IsOk());
@@ -167,6 +167,128 @@ INSERT INTO trials VALUES (1, 'old', '//t:x', 'Suite.Case', 'none', 1, 0, 1,
   ASSERT_THAT(store->BeginHunt(Hunt("new")), IsOk());
   EXPECT_THAT(store->InsertTrials({MakeTrial("new", 1, Outcome::kPass)}),
               IsOk());
+}
+
+// What a version-2 flaky wrote: version 1 and its first migration.
+constexpr char kVersionTwoStore[] = R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (2);
+CREATE TABLE hunts (
+  id TEXT PRIMARY KEY, started_at_us INTEGER NOT NULL, finished_at_us INTEGER,
+  command_line TEXT NOT NULL DEFAULT '', commit_sha TEXT NOT NULL DEFAULT '',
+  host TEXT NOT NULL DEFAULT '', profiles TEXT NOT NULL DEFAULT '[]',
+  mode TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'running');
+CREATE TABLE trials (
+  id INTEGER PRIMARY KEY, hunt_id TEXT NOT NULL REFERENCES hunts(id),
+  target TEXT NOT NULL, test_case TEXT NOT NULL, profile TEXT NOT NULL,
+  run INTEGER NOT NULL, shard INTEGER NOT NULL, attempt INTEGER NOT NULL,
+  repetition INTEGER NOT NULL, outcome TEXT NOT NULL,
+  duration_us INTEGER NOT NULL, started_at_us INTEGER NOT NULL,
+  failure_message TEXT NOT NULL, failure_signature TEXT NOT NULL,
+  seed INTEGER, applied TEXT NOT NULL, log_path TEXT NOT NULL,
+  commit_sha TEXT NOT NULL, host TEXT NOT NULL,
+  kept_log_path TEXT NOT NULL DEFAULT '');
+CREATE TABLE kept_logs (
+  hunt_id TEXT NOT NULL, target TEXT NOT NULL, signature TEXT NOT NULL,
+  trial_id INTEGER NOT NULL, PRIMARY KEY (hunt_id, target, signature));
+CREATE INDEX trials_by_case ON trials(target, test_case, profile);
+CREATE INDEX trials_by_hunt ON trials(hunt_id);
+INSERT INTO hunts (id, started_at_us, host, mode, status)
+  VALUES ('old', 1000000, 'ci-7', 'bazel_runs', 'running');
+INSERT INTO trials VALUES (1, 'old', '//t:x', 'Suite.Case', 'none', 1, 0, 1,
+  0, 'pass', 5000, 2000000, '', '', NULL, '', '/logs/1', 'abc', 'h', '');
+)sql";
+
+TEST(Store, AVersionTwoStoreIsReadAsItIsAndMigratedByAWriter) {
+  const std::string path = DbPath();
+  Query(path, kVersionTwoStore);
+  StoreOptions read_only = NoKeptLogs();
+  read_only.read_only = true;
+  {
+    // A reader cannot migrate, and need not: the hunt's owner is unknown.
+    std::unique_ptr<Store> store = OpenOrDie(path, read_only);
+    ASSERT_NE(store, nullptr);
+    absl::StatusOr<std::vector<HuntRecord>> hunts = store->ListHunts();
+    ASSERT_THAT(hunts, IsOk());
+    ASSERT_EQ(hunts->size(), 1u);
+    EXPECT_EQ((*hunts)[0].status, "running");
+    EXPECT_EQ((*hunts)[0].owner_pid, 0);
+    EXPECT_EQ((*hunts)[0].trials, 1);
+    EXPECT_THAT(store->Summarize({}), IsOk());
+  }
+  EXPECT_THAT(Query(path, "SELECT version FROM schema_version"), ElementsAre("2"));
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->SchemaVersion(), 3);
+  absl::StatusOr<std::vector<HuntRecord>> hunts = store->ListHunts();
+  ASSERT_THAT(hunts, IsOk());
+  ASSERT_EQ(hunts->size(), 1u);
+  EXPECT_EQ((*hunts)[0].owner_pid, 0);
+  EXPECT_EQ((*hunts)[0].owner_start_ticks, 0u);
+  absl::StatusOr<std::vector<Trial>> trials = store->ListTrials({});
+  ASSERT_THAT(trials, IsOk());
+  ASSERT_EQ(trials->size(), 1u);
+  EXPECT_EQ((*trials)[0].log_path, "/logs/1");
+}
+
+TEST(Store, AHuntRecordsItsOwner) {
+  std::unique_ptr<Store> store = OpenOrDie(DbPath());
+  ASSERT_NE(store, nullptr);
+  HuntRecord hunt = Hunt("h1");
+  hunt.owner_pid = 4242;
+  hunt.owner_start_ticks = 77001;
+  ASSERT_THAT(store->BeginHunt(hunt), IsOk());
+  absl::StatusOr<std::vector<HuntRecord>> hunts = store->ListHunts();
+  ASSERT_THAT(hunts, IsOk());
+  ASSERT_EQ(hunts->size(), 1u);
+  EXPECT_EQ((*hunts)[0].owner_pid, 4242);
+  EXPECT_EQ((*hunts)[0].owner_start_ticks, 77001u);
+}
+
+TEST(Store, InsertNewTrialsStoresOnlyTrialsNotStoredYet) {
+  std::unique_ptr<Store> store = OpenOrDie(DbPath(), NoKeptLogs());
+  ASSERT_NE(store, nullptr);
+  ASSERT_THAT(store->BeginHunt(Hunt("h1")), IsOk());
+  ASSERT_THAT(store->BeginHunt(Hunt("h2")), IsOk());
+  const Trial first = MakeTrial("h1", 1, Outcome::kPass);
+  const Trial second = MakeTrial("h1", 2, Outcome::kFail, "boom");
+  ASSERT_THAT(store->InsertTrials({first, second}), IsOk());
+  // Run 1 of a later round: same run number, another start.
+  Trial next_round = first;
+  next_round.started_at += absl::Minutes(5);
+  // Another case, repetition, shard, attempt, profile or hunt of the same
+  // run is another trial.
+  Trial other_case = first;
+  other_case.test_case = "Suite.Other";
+  Trial other_repetition = first;
+  other_repetition.repetition = 1;
+  Trial other_shard = first;
+  other_shard.shard = 2;
+  Trial other_attempt = first;
+  other_attempt.attempt = 2;
+  Trial other_profile = first;
+  other_profile.profile = "cgroup:20";
+  Trial other_hunt = first;
+  other_hunt.hunt_id = "h2";
+  const std::vector<Trial> recovered = {first,         second,           next_round,
+                                        other_case,    other_repetition, other_shard,
+                                        other_attempt, other_profile,    other_hunt,
+                                        other_hunt};
+  absl::StatusOr<int64_t> stored = store->InsertNewTrials(recovered);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(*stored, 7);  // all but first, second and other_hunt's twin
+  stored = store->InsertNewTrials(recovered);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(*stored, 0);
+  EXPECT_THAT(Query(DbPath(), "SELECT COUNT(*) FROM trials"), ElementsAre("9"));
+  RunKey key{.hunt_id = "h1", .target = "//t:x", .profile = "none", .run = 2,
+             .shard = 0, .attempt = 1, .started_at = second.started_at};
+  EXPECT_EQ(store->RunStored(key).value_or(false), true);
+  key.started_at += absl::Seconds(1);
+  EXPECT_EQ(store->RunStored(key).value_or(true), false);
+  EXPECT_THAT(store->InsertNewTrials({MakeTrial("ghost", 1, Outcome::kPass)}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("hunt \"ghost\", which was not begun")));
 }
 
 TEST(Store, ReadOnlyOpenReadsAndNeverWrites) {

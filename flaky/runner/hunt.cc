@@ -1,6 +1,7 @@
 #include "flaky/runner/hunt.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +36,7 @@
 #include "flaky/runner/direct.h"
 #include "flaky/runner/hunt_cgroup.h"
 #include "flaky/runner/progress.h"
+#include "flaky/runner/recovery.h"
 #include "flaky/runner/run_trials.h"
 #include "flaky/runner/store_writer.h"
 #include "flaky/starve/cgroup.h"
@@ -98,6 +100,17 @@ absl::Status BazelFailed(absl::string_view what, const ExitStatus& status,
   return absl::FailedPreconditionError(
       absl::StrCat(what, " failed (", status.ToString(), "): ", first_error,
                    " (full log: ", log_path, ")"));
+}
+
+// DiskFull says that the disk is full when the file system holding `path`
+// has less than a mebibyte left, nullopt otherwise.
+std::optional<std::string> DiskFull(const std::string& path) {
+  struct statvfs fs;
+  if (statvfs(path.c_str(), &fs) != 0) return std::nullopt;
+  const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes >= (uint64_t{1} << 20)) return std::nullopt;
+  return absl::StrCat("the disk is full: ", free_bytes, " bytes left on the file system of ",
+                      path);
 }
 
 // ProfileState is one profile's progress through the hunt.
@@ -165,6 +178,9 @@ class Hunter {
   // error when it was the last one.
   absl::Status SkipArm(ProfileState& state);
   bool StopRequested() const { return env_.stop->load(); }
+  // SettleAbandoned settles the hunts of this host whose process died
+  // (recovery.h) and says what it did.
+  void SettleAbandoned();
   absl::Status Fail(absl::Status status);
 
   const HuntOptions& options_;
@@ -398,34 +414,32 @@ absl::Status Hunter::HandleResults(ProfileState& state,
     // After a wrapper error the hunt is over: runs that finish while Bazel
     // stops are not evidence for a profile that could not be applied.
     if (starve_error_ || results_error_) break;
-    // A run Bazel never ran (cancelled by Ctrl-C, or its target failed to
-    // build) comes as an `aborted` event with the testResult id: no
-    // status, no outputs. It is not a trial.
-    if (run.status.empty() && run.test_log.empty() && run.test_xml.empty()) {
-      continue;
-    }
-    if (std::optional<std::string> remote = OutputsLeftRemote(run)) {
-      // Reading nothing would turn every such run into an error trial, a
-      // failure that never happened.
-      results_error_ = absl::FailedPreconditionError(absl::StrCat(
-          *remote,
-          ": flaky reads every run's test.log and test.xml on this machine; "
-          "with remote execution pass --remote_download_toplevel (or "
-          "--remote_download_outputs=all) after --config=remote, not "
-          "--remote_download_minimal"));
-      return absl::OkStatus();
-    }
-    RunFiles files = ReadRunFiles(run, options_.max_log_bytes);
-    if (files.test_log.ok() && run.status != "PASSED") {
-      if (std::optional<std::string> error = FindStarveError(*files.test_log)) {
+    RunReading reading = ReadRun(run, context_, options_.max_log_bytes);
+    switch (reading.kind) {
+      case RunReading::Kind::kTrials:
+        break;
+      // A run Bazel never ran (cancelled by Ctrl-C, or its target failed to
+      // build) is not a trial.
+      case RunReading::Kind::kNotRun:
+        continue;
+      case RunReading::Kind::kLeftRemote:
+        // Reading nothing would turn every such run into an error trial, a
+        // failure that never happened.
+        results_error_ = absl::FailedPreconditionError(absl::StrCat(
+            reading.reason,
+            ": flaky reads every run's test.log and test.xml on this machine; "
+            "with remote execution pass --remote_download_toplevel (or "
+            "--remote_download_outputs=all) after --config=remote, not "
+            "--remote_download_minimal"));
+        return absl::OkStatus();
+      case RunReading::Kind::kStarveError:
         // The wrapper ran nothing: counting this as a test failure would
         // report starvation that never happened.
-        starve_error_ = *error;
+        starve_error_ = reading.reason;
         starve_error_remote_ = run.strategy == "remote";
         return absl::OkStatus();
-      }
     }
-    std::vector<Trial> trials = AssembleTrials(run, files, context_);
+    const std::vector<Trial>& trials = reading.trials;
     const bool failed = std::any_of(
         trials.begin(), trials.end(),
         [](const Trial& trial) { return results::IsFailure(trial.outcome); });
@@ -443,10 +457,22 @@ absl::Status Hunter::HandleResults(ProfileState& state,
 
 absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
   ++round_;
-  const std::string stem = absl::StrCat(result_.work_dir, "/round", round_);
+  const std::string stem = RoundStem(result_.work_dir, round_);
   const std::string bep_path = stem + ".bep.json";
   const std::string log_path = stem + ".bazel.log";
   unlink(bep_path.c_str());
+  context_.profile = state.text;
+  // What the round's trials need besides the BEP, on disk before Bazel
+  // starts: if this process dies, a later flaky recovers the runs Bazel
+  // finished (recovery.h).
+  FLAKY_RETURN_IF_ERROR(WriteRoundRecord(RoundRecordPath(result_.work_dir, round_),
+                                         {.round = round_,
+                                          .context = context_,
+                                          .targets = result_.targets,
+                                          .runs = runs,
+                                          .run_offset = state.rounds_runs,
+                                          .max_log_bytes = options_.max_log_bytes,
+                                          .bep_path = bep_path}));
   TestInvocation invocation{
       .targets = result_.targets,
       .profile = state.text,
@@ -462,7 +488,6 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
       .repeat = options_.repeat,
       .bep_path = bep_path,
   };
-  context_.profile = state.text;
   progress_.SetProfile(state.text);
   if (direct_.has_value()) return RunDirectRoundOf(state, runs, invocation);
   const absl::Time round_start = clock_.Now();
@@ -503,7 +528,11 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
     if (exit) {
       if (events->truncated && !interrupted && !starve_error_ &&
           !results_error_) {
-        const std::string cause = FirstBazelError(ReadText(log_path));
+        std::string cause = FirstBazelError(ReadText(log_path));
+        if (!absl::StartsWith(cause, "the disk is full")) {
+          // A full disk may leave no room for Bazel's log of it either.
+          if (std::optional<std::string> full = DiskFull(bep_path)) cause = *full;
+        }
         if (absl::StartsWith(cause, "the disk is full")) {
           return absl::UnavailableError(absl::StrCat(
               "Bazel could not finish its build event file ", bep_path, ": ", cause,
@@ -685,6 +714,18 @@ absl::Status Hunter::SkipArm(ProfileState& state) {
   return absl::OkStatus();
 }
 
+void Hunter::SettleAbandoned() {
+  absl::StatusOr<std::vector<SettledHunt>> settled =
+      SettleAbandonedHunts(*store_, LocalSettleOptions(options_.host, clock_));
+  if (!settled.ok()) {
+    // Not this hunt's failure: a later flaky tries again.
+    progress_.Message(absl::StrCat("flaky: warning: cannot settle the hunts whose "
+                                   "process died: ", settled.status().message()));
+    return;
+  }
+  for (const SettledHunt& hunt : *settled) progress_.Message(DescribeSettled(hunt));
+}
+
 absl::Status Hunter::Fail(absl::Status status) {
   if (hunt_begun_) {
     // Keep what completed; the hunt's row says why it ended.
@@ -732,6 +773,7 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   sinks_.insert(sinks_.end(), env_.sinks.begin(), env_.sinks.end());
   sinks_.push_back(&progress_);
   FLAKY_RETURN_IF_ERROR(MakeDirectories(result_.work_dir));
+  SettleAbandoned();
   FLAKY_ASSIGN_OR_RETURN(result_.targets, ValidateTargets());
   FLAKY_ASSIGN_OR_RETURN(result_.wrapper, ResolveWrapper());
   const std::string& commit = options_.commit;
@@ -773,6 +815,12 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   hunt.host = options_.host;
   hunt.profiles = profiles;
   hunt.mode = std::string(results::HuntModeName(result_.mode));
+  // The owner lets a later flaky tell this hunt, should this process die,
+  // from a live one. Without /proc it stays unknown and is never judged.
+  if (absl::StatusOr<ProcessOwner> self = Self(); self.ok()) {
+    hunt.owner_pid = self->pid;
+    hunt.owner_start_ticks = self->start_ticks;
+  }
   FLAKY_RETURN_IF_ERROR(store_->BeginHunt(hunt));
   hunt_begun_ = true;
   // Rates, ETAs and the budget count from the first run, not from the

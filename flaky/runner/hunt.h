@@ -17,10 +17,12 @@
 //       options, {.launcher = &launcher, .clock = &clock, .out = &std::cerr,
 //                 .stop = &stop});
 //
-// Steps: check bazel and the workspace, validate profiles and targets
-// (`bazel query`), find the starve wrapper, build once, then per profile
-// run `bazel test --runs_per_test=N --run_under=<wrapper> ...` in rounds,
-// reading the BEP while Bazel writes it. Every run's trials go down the
+// Steps: check bazel and the workspace, settle the hunts of this host
+// whose process died (recovery.h), validate profiles and targets (`bazel
+// query`), find the starve wrapper, build once, then per profile run
+// `bazel test --runs_per_test=N --run_under=<wrapper> ...` in rounds,
+// each with its RoundRecord written first, reading the BEP while Bazel
+// writes it. The hunt records its own process as its owner. Every run's trials go down the
 // trial stream as soon as they are read: to the store in batches (so an
 // interrupted hunt keeps every completed trial), to the environment's
 // sinks (the live metrics), and to the progress line.

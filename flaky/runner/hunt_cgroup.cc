@@ -7,8 +7,6 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -19,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "flaky/base/proc_file.h"
 #include "flaky/base/status_macros.h"
 
 namespace flaky::runner {
@@ -54,8 +53,7 @@ std::vector<pid_t> GroupPids(const std::string& dir) {
 }  // namespace
 
 absl::StatusOr<ProcessOwner> OwnerOf(int64_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string stat = ReadProcFile(absl::StrCat("/proc/", pid, "/stat")).value_or("");
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so
   // split after its last ')'. The start time is field 22, the 20th after.
   const size_t paren = stat.rfind(')');

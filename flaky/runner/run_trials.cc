@@ -51,9 +51,7 @@ Trial BaseTrial(const BepTestResult& run, const RunContext& context,
   trial.target = run.label;
   trial.profile = context.profile;
   trial.run = run.run;
-  // BEP counts shards from 1 (1 when unsharded); a trial's shard is the
-  // 0-based TEST_SHARD_INDEX, 0 when unsharded.
-  trial.shard = std::max(0, run.shard - 1);
+  trial.shard = TrialShard(run);
   trial.attempt = run.attempt;
   trial.started_at = run.started_at;
   trial.duration = run.duration;
@@ -132,6 +130,8 @@ std::vector<Trial> FromGtestLog(const results::GtestLog& log,
 }
 
 }  // namespace
+
+int TrialShard(const BepTestResult& run) { return std::max(0, run.shard - 1); }
 
 RunFiles ReadRunFiles(const BepTestResult& run, int64_t max_log_bytes) {
   RunFiles files;
@@ -255,6 +255,32 @@ std::vector<Trial> AssembleTrials(const BepTestResult& run,
   return {WholeTarget(base, Outcome::kError,
                       absl::StrCat("test.xml lists no test cases (Bazel says ",
                                    run.status, ")"))};
+}
+
+RunReading ReadRun(const BepTestResult& run, const RunContext& context,
+                   int64_t max_log_bytes) {
+  RunReading reading;
+  // Bazel reports a run it never ran as an `aborted` event with the
+  // testResult id: no status, no outputs.
+  if (run.status.empty() && run.test_log.empty() && run.test_xml.empty()) {
+    reading.kind = RunReading::Kind::kNotRun;
+    return reading;
+  }
+  if (std::optional<std::string> remote = OutputsLeftRemote(run)) {
+    reading.kind = RunReading::Kind::kLeftRemote;
+    reading.reason = *remote;
+    return reading;
+  }
+  RunFiles files = ReadRunFiles(run, max_log_bytes);
+  if (files.test_log.ok() && run.status != "PASSED") {
+    if (std::optional<std::string> error = FindStarveError(*files.test_log)) {
+      reading.kind = RunReading::Kind::kStarveError;
+      reading.reason = *error;
+      return reading;
+    }
+  }
+  reading.trials = AssembleTrials(run, files, context);
+  return reading;
 }
 
 }  // namespace flaky::runner

@@ -46,6 +46,11 @@ struct RunFiles {
   absl::StatusOr<std::string> test_log = std::string();
 };
 
+// TrialShard is the shard the trials of `run` record: the BEP counts
+// shards from 1 (1 when unsharded), a trial's shard is the 0-based
+// TEST_SHARD_INDEX (0 when unsharded).
+int TrialShard(const results::BepTestResult& run);
+
 // ReadRunFiles reads the test.xml and test.log `run` points at, the log
 // capped at `max_log_bytes` (results::ReadLogCapped: its head and tail). A
 // missing path or file becomes a NotFound status in the field (never an
@@ -78,6 +83,31 @@ std::vector<results::Trial> AssembleTrials(const results::BepTestResult& run,
 // way the run's results cannot be read, and guessing would report a
 // failure that never happened.
 std::optional<std::string> OutputsLeftRemote(const results::BepTestResult& run);
+
+// RunReading is what one testResult event of the BEP amounts to.
+struct RunReading {
+  enum class Kind {
+    kTrials,       // the run happened: `trials` are its trials
+    kNotRun,       // Bazel never ran it (cancelled, or its target failed
+                   // to build: an event without status or outputs)
+    kLeftRemote,   // its outputs stayed in a remote cache (`reason`)
+    kStarveError,  // the wrapper could not apply the profile and ran
+                   // nothing (`reason`: its message)
+  };
+  Kind kind = Kind::kTrials;
+  std::string reason;
+  std::vector<results::Trial> trials;
+};
+
+// ReadRun tells what `run` amounts to, reading its files (ReadRunFiles,
+// the log capped at `max_log_bytes`) only when they are on this machine:
+// its trials (AssembleTrials), or why it has none. Only kTrials runs are
+// evidence: a run that never ran or whose results cannot be read here is
+// not a failure, and neither is one whose profile could not be applied.
+// The one definition for the live hunt and for runs recovered after it
+// died (recovery.h).
+RunReading ReadRun(const results::BepTestResult& run, const RunContext& context,
+                   int64_t max_log_bytes = results::kDefaultMaxLogBytes);
 
 // FindStarveError returns the message of the starve wrapper's
 // "flaky-starve: error: ..." line in `test_log` (the wrapper could not
