@@ -16,9 +16,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "bench/tables.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/results/store.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 ABSL_FLAG(std::string, store, "", "the SQLite store ci/bench's hunts wrote");
 ABSL_FLAG(std::string, section, "",

@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/timeline.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/stats/binomial.h"
 
 namespace flaky::bench {

@@ -19,7 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "flaky/results/store.h"
 #include "flaky/results/trial.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 namespace flaky::bench {
 

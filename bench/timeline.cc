@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 
 namespace flaky::bench {
 

@@ -10,7 +10,7 @@
 //   if (t->time_to_flaky) ...   // else the hunt ended before FLAKY
 //
 // A trial "finishes" at started_at + duration, which for Bazel runs is when
-// the test action ended. The replay asks the gate's rule (stats/gate.h) once
+// the test action ended. The replay asks the gate's rule (stats/verdict.h) once
 // per finished trial, as a hunt that looked after every run would; a real
 // hunt looks once per round, so its own stopping time is its wall time.
 #ifndef FLAKY_BENCH_TIMELINE_H_
@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "flaky/results/trial.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 namespace flaky::bench {
 

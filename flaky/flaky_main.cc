@@ -19,7 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/cli/commands.h"
 #include "flaky/cli/context.h"
 #include "flaky/cli/flags.h"
@@ -27,7 +27,7 @@
 #include "flaky/cli/subcommands.h"
 #include "flaky/runner/clock.h"
 #include "flaky/runner/launcher.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 ABSL_FLAG(std::vector<std::string>, profiles, {"none"},
           "comma-separated starvation profiles to hunt under, one Bazel "

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <thread>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -3,7 +3,7 @@
 #include <map>
 #include <string>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

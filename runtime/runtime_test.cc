@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/thread.h"

@@ -35,7 +35,7 @@ for pipeline in "${pipelines[@]}"; do
   for flag in $(echo "$invocations" | sed -E 's/ -- .*//' |
                   grep -oE -- '--[a-z_]+' | sort -u); do
     name=${flag#--}
-    grep -qE "^ABSL_FLAG\([^,]+, $name," "$checkout/flaky/gate/merge_gate_main.cc" ||
+    grep -qE "^ABSL_FLAG\([^,]+, $name," "$checkout/flaky/merge_gate/merge_gate_main.cc" ||
       fail "$pipeline passes $flag to ci/merge_gate, which has no such flag"
   done
 done

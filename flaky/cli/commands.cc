@@ -17,7 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/cli/hunt_summary.h"
 #include "flaky/metrics/assess.h"
 #include "flaky/metrics/exporter.h"

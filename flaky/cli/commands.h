@@ -34,7 +34,7 @@
 #include "flaky/runner/bazel_command.h"
 #include "flaky/runner/clock.h"
 #include "flaky/runner/launcher.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 namespace flaky::cli {
 

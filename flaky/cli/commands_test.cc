@@ -20,7 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/metrics/testing/http.h"
 #include "flaky/results/store.h"
 #include "flaky/runner/clock.h"

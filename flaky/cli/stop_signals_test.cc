@@ -6,7 +6,7 @@
 
 #include <atomic>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace flaky::cli {

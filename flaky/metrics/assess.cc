@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/baseline/amplification.h"
 #include "flaky/stats/binomial.h"
 

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "flaky/metrics/metrics.h"
 #include "flaky/results/summary.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 namespace flaky::metrics {
 

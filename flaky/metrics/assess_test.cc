@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/results/summary.h"
 #include "flaky/stats/compare.h"
 #include "gmock/gmock.h"

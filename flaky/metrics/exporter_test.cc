@@ -6,8 +6,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "flaky/base/status_matchers.h"
-#include "flaky/base/test_files.h"
+#include "base/status_matchers.h"
+#include "base/test_files.h"
 #include "flaky/metrics/testing/http.h"
 #include "flaky/metrics/testing/server_process.h"
 #include "gmock/gmock.h"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/metrics/metrics.h"
 #include "flaky/metrics/testing/http.h"
 #include "gmock/gmock.h"

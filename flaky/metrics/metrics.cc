@@ -8,8 +8,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_macros.h"
-#include "flaky/base/utf8.h"
+#include "base/status_macros.h"
+#include "base/utf8.h"
 #include "flaky/metrics/boundary.h"
 
 namespace flaky::metrics {

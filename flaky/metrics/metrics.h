@@ -39,7 +39,7 @@
 #include "absl/strings/string_view.h"
 #include "flaky/results/summary.h"
 #include "flaky/results/trial.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -53,7 +53,7 @@ inline constexpr absl::string_view kOtherCase = "other";
 // kWholeTargetCase is the test_case label value of trials with no test case.
 inline constexpr absl::string_view kWholeTargetCase = "all";
 
-// Verdict is the gate's verdict of a (target, profile) (stats/gate.h),
+// Verdict is the gate's verdict of a (target, profile) (stats/verdict.h),
 // exported as flaky_verdict_state{verdict="..."}: one series per value, 1
 // for the current verdict and 0 for the others.
 using Verdict = stats::Verdict;

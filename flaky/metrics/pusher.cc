@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/metrics/boundary.h"
 
 namespace flaky::metrics {

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/metrics/boundary.h"
 
 namespace flaky::metrics {

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/metrics/textfile.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -10,7 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/metrics/boundary.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/text_serializer.h"

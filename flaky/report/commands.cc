@@ -9,12 +9,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/report/format.h"
 #include "flaky/report/terminal.h"
 #include "flaky/report/write.h"
 #include "flaky/stats/binomial.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 namespace flaky::report {
 

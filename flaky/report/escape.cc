@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "flaky/base/utf8.h"
+#include "base/utf8.h"
 
 namespace flaky::report {
 namespace {

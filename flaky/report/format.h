@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "flaky/report/report.h"
 #include "flaky/stats/compare.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 namespace flaky::report {
 

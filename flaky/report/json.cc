@@ -7,13 +7,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/report/escape.h"
 #include "flaky/report/report.h"
 #include "flaky/results/trial.h"
 #include "flaky/stats/binomial.h"
 #include "flaky/stats/compare.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 #include "nlohmann/json.hpp"
 
 namespace flaky::report {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/report/sample_report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -10,12 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/report/escape.h"
 #include "flaky/report/format.h"
 #include "flaky/report/report.h"
 #include "flaky/stats/binomial.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 #include "pugixml.hpp"
 
 namespace flaky::report {

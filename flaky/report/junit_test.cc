@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/report/sample_report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -13,10 +13,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/stats/binomial.h"
 #include "flaky/stats/compare.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 namespace flaky::report {
 namespace {

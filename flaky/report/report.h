@@ -32,7 +32,7 @@
 #include "flaky/results/summary.h"
 #include "flaky/stats/binomial.h"
 #include "flaky/stats/compare.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 
 namespace flaky::report {
 

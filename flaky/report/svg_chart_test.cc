@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/report/sample_report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

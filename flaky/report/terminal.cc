@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/report/format.h"
 #include "flaky/report/report.h"
 

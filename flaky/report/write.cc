@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/report/json.h"
 #include "flaky/report/junit.h"
 #include "flaky/report/markdown.h"

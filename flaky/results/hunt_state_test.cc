@@ -1,7 +1,7 @@
 #include "flaky/results/hunt_state.h"
 
 #include "absl/status/status.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 
 namespace flaky::results {
 namespace {

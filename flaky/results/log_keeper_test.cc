@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "flaky/base/status_matchers.h"
-#include "flaky/base/test_files.h"
+#include "base/status_matchers.h"
+#include "base/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

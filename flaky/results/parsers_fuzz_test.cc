@@ -16,7 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "flaky/base/test_files.h"
+#include "base/test_files.h"
 #include "flaky/results/bep.h"
 #include "flaky/results/gtest_log.h"
 #include "flaky/results/junit.h"

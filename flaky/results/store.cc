@@ -23,7 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/results/log_keeper.h"
 #include "flaky/results/summary.h"
 #include "flaky/results/trial.h"

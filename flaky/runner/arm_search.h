@@ -23,7 +23,7 @@
 // at the data: each arm's verdict is anytime-valid on its own runs however
 // many runs it got and why (stats/anytime.h: the evidence of an arm is a
 // supermartingale under any predictable allocation of runs), and FLAKY is
-// corrected by Holm over every arm's every case (stats/gate.h), eliminated
+// corrected by Holm over every arm's every case (stats/verdict.h), eliminated
 // arms included. So choosing the winner, and stopping when it is decided,
 // cannot make any arm's FLAKY or CLEAN wrong more often than 1 - C.
 //

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

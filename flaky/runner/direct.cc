@@ -26,7 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "pugixml.hpp"
 
 namespace flaky::runner {

@@ -28,7 +28,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/results/bep.h"
 #include "flaky/results/store.h"
 #include "flaky/results/trial.h"

@@ -17,8 +17,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "flaky/base/proc_file.h"
-#include "flaky/base/status_macros.h"
+#include "base/proc_file.h"
+#include "base/status_macros.h"
 
 namespace flaky::runner {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/runner/clock.h"
 #include "flaky/starve/cgroup.h"
 #include "gtest/gtest.h"

@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 
 namespace flaky::runner {
 

@@ -29,7 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 
 namespace flaky::starve {
 namespace {

@@ -33,7 +33,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/starve/cgroup.h"
 #include "flaky/starve/chaos_shim.h"
 #include "flaky/starve/embedded_shim.h"

@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/starve/profile.h"
 #include "flaky/starve/record.h"
 #include "gmock/gmock.h"

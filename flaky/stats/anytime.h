@@ -1,7 +1,7 @@
 // Anytime-valid evidence about a flake rate: tests, bounds and boundaries
 // that keep their stated error however often, and whenever, they are
 // looked at. Every verdict flaky shows (the gate, --until_decided, live
-// metrics, pushes, reports, alerts) is read from here through gate.h.
+// metrics, pushes, reports, alerts) is read from here through verdict.h.
 //
 //   // After 0 failures in 3332 runs: is the rate below 0.1% at 95%?
 //   LogEvidenceBelow(0, 3332, 0.001) >= std::log(1 / 0.05);       // true
@@ -134,7 +134,7 @@ struct Boundary {
 };
 
 // BoundaryOptions say which rule to tabulate. `flaky_family` is how many
-// hypotheses share the FLAKY error (gate.h's Holm correction): the first of
+// hypotheses share the FLAKY error (verdict.h's Holm correction): the first of
 // them needs log(flaky_family / (1 - confidence)).
 struct BoundaryOptions {
   double max_rate = 0.001;

@@ -10,7 +10,7 @@
 //   // r->low ~ 0.0526, r->high ~ 0.1006 (exact, 95%, for one fixed look)
 //   DescribeRate(0, 2996, 0.95);  // "0 of 2996 runs: rate below 0.1% at 95%"
 //
-// Conventions, shared by the planner (plan.h) and the gate (gate.h):
+// Conventions, shared by the planner (plan.h) and the gate (verdict.h):
 // - A two-sided interval at confidence c leaves (1 - c) / 2 in each tail.
 // - A claim "rate below p at confidence c" is ONE-sided: it uses the exact
 //   upper bound U with P(X <= k; n, U) = 1 - c. With no failures that is

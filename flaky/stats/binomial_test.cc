@@ -7,7 +7,7 @@
 #include <random>
 
 #include "absl/status/status.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

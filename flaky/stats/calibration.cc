@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/stats/binomial.h"
 #include "flaky/stats/special_functions.h"
 

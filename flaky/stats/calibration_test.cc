@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/stats/anytime.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

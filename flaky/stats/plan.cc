@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/stats/binomial.h"
 #include "flaky/stats/anytime.h"
 
@@ -23,7 +23,7 @@ absl::Status ValidateProbability(absl::string_view name, double value) {
       absl::StrCat(name, " must be strictly between 0 and 1, got ", value));
 }
 
-// The gate's CLEAN condition (gate.h), the one the plan must satisfy.
+// The gate's CLEAN condition (verdict.h), the one the plan must satisfy.
 bool Claims(double max_rate, double confidence, int64_t failures, int64_t trials) {
   absl::StatusOr<double> upper = ExactUpperBound(failures, trials, confidence);
   return upper.ok() && *upper < max_rate;

@@ -7,7 +7,7 @@
 //   ExpectedRunsToFirstFailure(0.01);  // 100
 //   RunsToDetect(0.01, 0.95);          // 299 runs see a failure w.p. 95%
 //
-// Two claims with the same words. The gate's CLEAN (gate.h) is anytime-
+// Two claims with the same words. The gate's CLEAN (verdict.h) is anytime-
 // valid: it holds however often the hunt is looked at, and Plan's
 // runs_to_claim is its run count (anytime.h's AnytimeRunsToClean). The
 // one-sided exact bound of binomial.h is valid for ONE look at a run count

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/stats/binomial.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

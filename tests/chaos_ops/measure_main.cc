@@ -26,7 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "flaky/base/proc_file.h"
+#include "base/proc_file.h"
 #include "tests/chaos_ops/harness.h"
 
 ABSL_FLAG(int, kills, 10, "how many hunts to SIGKILL, each at its own point");

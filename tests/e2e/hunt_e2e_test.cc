@@ -23,7 +23,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/results/store.h"
 #include "flaky/results/summary.h"
 #include "flaky/runner/launcher.h"

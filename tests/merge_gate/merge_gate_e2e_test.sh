@@ -141,11 +141,11 @@ base=$(git rev-parse HEAD)
 # merge_gate_main as a user of @flaky runs it; it runs `bazel query` and
 # `bazel run @flaky//flaky:flaky -- gate` in this workspace in turn.
 merge_gate() {
-  bazel run @flaky//flaky/gate:merge_gate_main -- --base="$base" "$@"
+  bazel run @flaky//flaky/merge_gate:merge_gate_main -- --base="$base" "$@"
 }
 
 step "build merge_gate_main in the nested workspace"
-bazel build @flaky//flaky/gate:merge_gate_main
+bazel build @flaky//flaky/merge_gate:merge_gate_main
 
 step "a change that touches no test"
 git checkout -q -b docs "$base"

@@ -10,13 +10,13 @@
 #include <tuple>
 #include <vector>
 
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/baseline/amplification.h"
 #include "flaky/metrics/assess.h"
 #include "flaky/metrics/metrics.h"
 #include "flaky/report/report.h"
 #include "flaky/results/summary.h"
-#include "flaky/stats/gate.h"
+#include "flaky/stats/verdict.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"

@@ -25,7 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/metrics/testing/http.h"
 #include "flaky/metrics/testing/server_process.h"
 #include "gmock/gmock.h"

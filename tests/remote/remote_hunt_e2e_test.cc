@@ -30,7 +30,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/results/bep.h"
 #include "flaky/results/store.h"
 #include "flaky/runner/launcher.h"

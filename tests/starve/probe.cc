@@ -22,7 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "flaky/base/status_macros.h"
+#include "base/status_macros.h"
 #include "flaky/starve/cgroup.h"
 #include "flaky/starve/hogs.h"
 #include "flaky/starve/profile.h"

@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "absl/status/statusor.h"
-#include "flaky/base/status_matchers.h"
+#include "base/status_matchers.h"
 #include "flaky/starve/profile.h"
 #include "gtest/gtest.h"
 #include "tests/starve/probe.h"
