@@ -129,10 +129,10 @@ absl::StatusOr<std::vector<DirectTest>> ParseDirectTests(
     absl::string_view workspace_name) {
   pugi::xml_document doc;
   if (!doc.load_buffer(query_xml.data(), query_xml.size())) {
-    return absl::InvalidArgumentError("bazel query --output=xml printed no XML");
+    return absl::UnknownError("bazel query --output=xml printed no XML");
   }
   const pugi::xml_node query = doc.child("query");
-  if (!query) return absl::InvalidArgumentError("bazel query's XML has no <query>");
+  if (!query) return absl::UnknownError("bazel query's XML has no <query>");
   std::vector<DirectTest> tests;
   for (const pugi::xml_node& rule : query.children("rule")) {
     DirectTest test;
@@ -142,8 +142,12 @@ absl::StatusOr<std::vector<DirectTest>> ParseDirectTests(
       return absl::FailedPreconditionError(
           absl::StrCat(test.label, " cannot run directly: ", why));
     };
+    // What Bazel would not run either: the user's input is wrong.
+    auto broken = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat(test.label, ": ", why));
+    };
     if (!absl::EndsWith(kind, "_test")) {
-      return cannot(absl::StrCat("it is a ", kind, ", not a test"));
+      return broken(absl::StrCat("it is a ", kind, ", not a test"));
     }
     std::string timeout;
     for (const pugi::xml_node& attribute : rule.children()) {
@@ -185,12 +189,12 @@ absl::StatusOr<std::vector<DirectTest>> ParseDirectTests(
     test.runfiles_dir = test.executable + ".runfiles";
     test.workspace_name = std::string(workspace_name);
     if (!IsExecutableFile(test.executable)) {
-      return cannot(absl::StrCat("its binary ", test.executable,
+      return broken(absl::StrCat("its binary ", test.executable,
                                  " is missing from bazel-bin (not built with this "
                                  "configuration?)"));
     }
     if (!IsDirectory(test.runfiles_dir)) {
-      return cannot(absl::StrCat("its runfiles tree ", test.runfiles_dir,
+      return broken(absl::StrCat("its runfiles tree ", test.runfiles_dir,
                                  " is missing (built with --nobuild_runfile_links?)"));
     }
     // Bazel starts a test by its path in its own runfiles tree, and scripts

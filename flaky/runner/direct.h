@@ -70,10 +70,12 @@ std::string WorkspaceName(const std::string& workspace_dir);
 
 // ParseDirectTests reads `bazel query --output=xml` of the hunted test
 // labels and finds each one's binary under `bazel_bin`. Errors:
-// FailedPrecondition naming the target and why it cannot run directly (not
-// a *_test rule; sharded; `args` or `env` that need Bazel's make-variable
-// expansion; its binary or its runfiles tree missing from bazel-bin, e.g.
-// not built yet); InvalidArgument for XML that is not a query's.
+// FailedPrecondition naming the target and why it cannot run directly,
+// where Bazel mode can still run it (sharded; `args` or `env` that need
+// Bazel's make-variable expansion; not in the main repository);
+// InvalidArgument naming the target where nothing can run it (not a
+// *_test rule; its binary or its runfiles tree missing from bazel-bin
+// after the build); Unknown for XML that is not a query's.
 absl::StatusOr<std::vector<DirectTest>> ParseDirectTests(
     absl::string_view query_xml, absl::string_view bazel_bin,
     absl::string_view workspace_name);

@@ -106,17 +106,20 @@ TEST(ParseDirectTests, SaysWhyATargetCannotRunDirectly) {
   std::string library = kQuery;
   library.replace(library.find("sh_test"), 7, "cc_library");
   EXPECT_THAT(ParseDirectTests(library, bin, "ws"),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("it is a cc_library, not a test")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("//pkg:t: it is a cc_library, not a test")));
   EXPECT_THAT(ParseDirectTests(kQuery, Tmp("nowhere"), "ws"),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("//pkg:t: its binary")));
+  EXPECT_THAT(ParseDirectTests(kQuery, Tmp("nowhere"), "ws"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("is missing from bazel-bin")));
   std::string make_variable = kQuery;
   make_variable.replace(make_variable.find("--a=1"), 5, "$(location x)");
   EXPECT_THAT(ParseDirectTests(make_variable, bin, "ws"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("make variables")));
   EXPECT_THAT(ParseDirectTests("not xml", bin, "ws"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              StatusIs(absl::StatusCode::kUnknown));
 }
 
 TEST(WorkspaceName, ReadsTheWorkspaceCall) {

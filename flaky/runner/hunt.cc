@@ -598,6 +598,9 @@ absl::Status Hunter::SetUpDirect() {
   }
   absl::StatusOr<std::vector<DirectTest>> tests = ParseDirectTests(
       query.stdout_text, bazel_bin, WorkspaceName(options_.workspace));
+  // A target nothing could run (its binary gone after the build) is the
+  // user's to fix, not a reason to quietly hunt another way.
+  if (absl::IsInvalidArgument(tests.status())) return tests.status();
   if (!tests.ok()) return fall_back(tests.status().message());
   Direct direct;
   direct.tests = *std::move(tests);

@@ -12,16 +12,19 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "flaky/results/store.h"
 
 namespace flaky::e2e {
 namespace {
@@ -174,6 +177,19 @@ TEST_F(ExitCodesTest, Hunt) {
   EXPECT_EQ(target.exit_code, 2) << target;
   EXPECT_THAT(target.err, HasSubstr("bad targets"));
   EXPECT_THAT(target.err, HasSubstr("no such target '//t:no_such_test'"));
+  // --mode=direct on a test whose binary is not in bazel-bin after the
+  // build (the scripted Bazel builds nothing): one line naming the target,
+  // the usage code, and no hunt half-written in the store.
+  Ended missing = Flaky(With({"hunt", "//t:a_test", "--runs=3", "--mode=direct",
+                              "--hunt_id=missing_binary"}));
+  EXPECT_EQ(missing.exit_code, 2) << missing;
+  EXPECT_THAT(missing.err, HasSubstr("flaky hunt: //t:a_test: its binary "));
+  EXPECT_THAT(missing.err, HasSubstr("is missing from bazel-bin"));
+  absl::StatusOr<std::unique_ptr<results::Store>> store = results::Store::Open(store_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<std::vector<results::HuntRecord>> hunts = (*store)->ListHunts();
+  ASSERT_TRUE(hunts.ok()) << hunts.status();
+  for (const results::HuntRecord& hunt : *hunts) EXPECT_NE(hunt.id, "missing_binary");
   Ended no_bazel = Flaky({"hunt", "//t:a_test", "--bazel=/no/such/bazel",
                           "--store=" + store_, "--starve_wrapper="});
   EXPECT_EQ(no_bazel.exit_code, 1) << no_bazel;
