@@ -113,6 +113,18 @@ std::optional<std::string> DiskFull(const std::string& path) {
                       path);
 }
 
+// RunsRemotely is true when `extra_flags` (flags after `--`) send the
+// tests to a remote executor.
+bool RunsRemotely(const std::vector<std::string>& extra_flags) {
+  for (const std::string& flag : extra_flags) {
+    if (absl::StartsWith(flag, "--config=remote") ||
+        absl::StartsWith(flag, "--remote_executor")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // ProfileState is one profile's progress through the hunt.
 struct ProfileState {
   std::string text;         // as given
@@ -473,11 +485,16 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
                                           .run_offset = state.rounds_runs,
                                           .max_log_bytes = options_.max_log_bytes,
                                           .bep_path = bep_path}));
+  // `none` has nothing to apply: its runs go without the wrapper, as plain
+  // `bazel test` would run them (Bazel spends several ms of CPU per run on a
+  // --run_under, and direct runs an exec). Remote runs keep it: its record
+  // names the worker that ran them.
+  const bool wrapped_run = !state.parsed.IsNone() || RunsRemotely(options_.bazel.extra_flags);
   TestInvocation invocation{
       .targets = result_.targets,
       .profile = state.text,
       .runs = runs,
-      .wrapper = result_.wrapper,
+      .wrapper = wrapped_run ? result_.wrapper : "",
       .allow_fallback = options_.allow_fallback,
       .cgroup_parent = state.parsed.cgroup ? cgroup_parent_ : "",
       // sched too: linux-sandbox's root has no CAP_SYS_NICE to undo idle,
@@ -573,11 +590,8 @@ absl::Status Hunter::SetUpDirect() {
                                    "; hunting with bazel test instead"));
     return absl::OkStatus();
   };
-  for (const std::string& flag : options_.bazel.extra_flags) {
-    if (absl::StartsWith(flag, "--config=remote") ||
-        absl::StartsWith(flag, "--remote_executor")) {
-      return fall_back("the tests run on a remote executor, not here");
-    }
+  if (RunsRemotely(options_.bazel.extra_flags)) {
+    return fall_back("the tests run on a remote executor, not here");
   }
   FLAKY_ASSIGN_OR_RETURN(
       CommandResult info,
@@ -647,7 +661,7 @@ absl::StatusOr<RoundEnd> Hunter::RunDirectRoundOf(ProfileState& state, int runs,
   round.tests = direct_->tests;
   round.runs = runs;
   round.jobs = direct_->jobs;
-  if (!direct_->wrapper.empty()) {
+  if (!direct_->wrapper.empty() && !invocation.wrapper.empty()) {
     round.wrapper = {direct_->wrapper};
     for (const std::string& flag : WrapperFlags(invocation)) round.wrapper.push_back(flag);
   }

@@ -38,6 +38,7 @@ using ::flaky::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 class HuntTest : public ::testing::Test {
@@ -103,10 +104,12 @@ TEST_F(HuntTest, RunsEveryProfileAndStoresATrialPerRun) {
 
   std::vector<std::string> tests = bazel_.TestCommands();
   ASSERT_EQ(tests.size(), 2u);
-  EXPECT_THAT(tests[0], HasSubstr("--runs_per_test=5 --run_under=//flaky/"
-                                  "starve:starve --profile=none "
+  // `none` applies nothing: its runs go without the wrapper.
+  EXPECT_THAT(tests[0], HasSubstr("--runs_per_test=5 --build_event_json_file="));
+  EXPECT_THAT(tests[0], Not(HasSubstr("--run_under")));
+  EXPECT_THAT(tests[1], HasSubstr("--runs_per_test=5 --run_under=//flaky/"
+                                  "starve:starve --profile=hogs:2 "
                                   "--record_file=/dev/null --"));
-  EXPECT_THAT(tests[1], HasSubstr("--profile=hogs:2 --record_file=/dev/null --"));
   EXPECT_THAT(tests[1], HasSubstr("--nocache_test_results"));
   EXPECT_THAT(tests[1], ::testing::EndsWith("-- //t:a_test"));
 
@@ -212,7 +215,16 @@ TEST_F(HuntTest, SeveralTargetsRunTogetherAndRunsCountPerTarget) {
   EXPECT_THAT(out_.str(), HasSubstr("6/6 runs"));
 }
 
+TEST_F(HuntTest, RemoteRunsOfNoneKeepTheWrapperToRecordTheirWorker) {
+  options_.profiles = {"none"};
+  options_.bazel.extra_flags = {"--remote_executor=grpc://127.0.0.1:1"};
+  ASSERT_THAT(Hunt(), IsOk());
+  EXPECT_THAT(bazel_.TestCommands()[0],
+              HasSubstr("--run_under=//flaky/starve:starve --profile=none"));
+}
+
 TEST_F(HuntTest, WrapperFallsBackToTheExternalRepositoryLabel) {
+  options_.profiles = {"hogs:1"};
   bazel_.labels = {"@flaky//flaky/starve:starve"};
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
@@ -476,7 +488,8 @@ TEST_F(HuntTest, AutoSearchKeepsTheArmThatFailsMostAndNamesIt) {
   // stay; pass 2 keeps hogs:2, which then runs to --runs alone.
   std::vector<std::string> tests = bazel_.TestCommands();
   ASSERT_EQ(tests.size(), 7u);
-  EXPECT_THAT(tests[0], HasSubstr("--profile=none "));
+  EXPECT_THAT(tests[0], Not(HasSubstr("--run_under")));  // none
+  EXPECT_THAT(tests[1], HasSubstr("--profile=hogs:2 "));
   EXPECT_THAT(tests[3], HasSubstr("--profile=cgroup:20 "));
   EXPECT_THAT(tests[4], HasSubstr("--profile=hogs:2 "));
   EXPECT_THAT(tests[5], HasSubstr("--profile=taskset:0 "));
