@@ -102,6 +102,14 @@ struct Streams {
   Fd err;
   Fd out_read;
   Fd err_read;
+
+  // CloseChildEnds closes, in the parent after fork, what only the child
+  // uses: a capture is at EOF only once no writer is left.
+  void CloseChildEnds() {
+    in.Close();
+    out.Close();
+    err.Close();
+  }
 };
 
 absl::StatusOr<Fd> OpenOutputFile(const std::string& path,
@@ -276,6 +284,7 @@ absl::StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
     (void)!write(error_pipe->write.get(), &failure, sizeof(failure));
     _exit(kChildSetupFailed);
   }
+  streams.CloseChildEnds();
   // Also set the group here, so a signal sent right after Spawn reaches
   // the group even if the child has not run setpgid yet.
   if (options.new_process_group) setpgid(pid, pid);
@@ -319,6 +328,7 @@ absl::StatusOr<Process> Process::Fork(const SpawnOptions& options,
     body();
     _exit(0);
   }
+  streams.CloseChildEnds();
   if (options.new_process_group) setpgid(pid, pid);
   Process process;
   process.name_ = name;

@@ -139,6 +139,9 @@ TEST(Spawn, MissingWorkingDirectoryIsNotFound) {
               StatusIs(absl::StatusCode::kNotFound,
                        "cannot start true: cannot enter directory "
                        "/nonexistent/dir: No such file or directory"));
+  SpawnOptions captured = Captured({"true"});
+  captured.cwd = "/nonexistent/dir";
+  EXPECT_THAT(RunProcess(captured), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST(Spawn, EmptyArgvIsInvalid) {
