@@ -165,7 +165,8 @@ class Process {
 
   // Release lets a held child exec and returns once it has: OK, or the
   // error of starting it (the child has then exited; Wait reaps it).
-  // FailedPrecondition when the child was not held or already released.
+  // Unavailable when the child was gone before it could be released;
+  // FailedPrecondition when it was not held or already released.
   absl::Status Release();
 
   // Poll returns the exit status once the child has ended (reaping it),
