@@ -387,6 +387,8 @@ int64_t KillLeftovers() {
     const pid_t exited = ExitedChild();
     if (exited < 0) break;
     if (exited > 0) {
+      // Orphans adopted as their subreaper, never started by us: no
+      // flaky::Process owns them, so they are reaped here by pid.
       int status = 0;
       while (waitpid(exited, &status, 0) < 0 && errno == EINTR) {
       }
@@ -640,6 +642,8 @@ absl::StatusOr<ExitStatus> RunUnderProfile(const WrapperOptions& options,
       FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, record.ToJson()));
     }
     WriteRecordLine(log, record);
+    // The one exec outside base/process.cc: no child, this process becomes
+    // the test, so its pid, exit status and signals are the test's own.
     sigprocmask(SIG_SETMASK, &signals.original(), nullptr);
     execve(path.c_str(), argv.data(), envp.data());
     return ExecError(errno, path);
@@ -745,6 +749,7 @@ absl::StatusOr<ExitStatus> RunUnderProfile(const WrapperOptions& options,
       } else if (sidecar && !sched_report && exited == sidecar->pid()) {
         if (!sidecar->CheckAlive()) stop_sidecar();
       } else {
+        // An orphan of the test, adopted as its subreaper (KillLeftovers).
         int status = 0;
         while (waitpid(exited, &status, 0) < 0 && errno == EINTR) {
         }
