@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -148,7 +149,7 @@ absl::Status OpenStreams(const SpawnOptions& options, Streams& streams) {
         absl::StatusOr<Pipe> pipe = MakePipe();
         if (!pipe.ok()) {
           return StartError(absl::StatusCode::kUnavailable, name,
-                            std::strerror(errno));
+                            pipe.status().message());
         }
         child_end = std::move(pipe->write);
         parent_end = std::move(pipe->read);
@@ -243,9 +244,11 @@ absl::StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
   absl::StatusOr<Pipe> error_pipe = MakePipe();
   absl::StatusOr<Pipe> go_pipe =
       options.hold ? MakePipe() : absl::StatusOr<Pipe>(Pipe{});
-  if (!error_pipe.ok() || !go_pipe.ok()) {
-    return StartError(absl::StatusCode::kUnavailable, name,
-                      std::strerror(errno));
+  for (const absl::StatusOr<Pipe>* pipe : {&error_pipe, &go_pipe}) {
+    if (!pipe->ok()) {
+      return StartError(absl::StatusCode::kUnavailable, name,
+                        pipe->status().message());
+    }
   }
 
   const pid_t parent = getpid();
@@ -442,6 +445,8 @@ void Process::Pump(int timeout_ms) {
         capture.fd.Close();
       }
     }
+    // A child that writes without pause must not hold a bounded pump.
+    if (timeout_ms >= 0 && absl::Now() >= deadline) return;
   }
 }
 
