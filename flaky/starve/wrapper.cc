@@ -434,7 +434,7 @@ bool ExecFailed(const absl::Status& status, bool* not_found) {
 }
 
 absl::StatusOr<ExitStatus> RunUnderProfile(const WrapperOptions& options,
-                                    std::ostream& log) {
+                                           std::ostream& log) {
   if (options.command.empty()) {
     return absl::InvalidArgumentError(
         "no test command: put it after `--`, e.g. starve --profile=none -- "

@@ -102,13 +102,16 @@ bool NeedsSupervisor(const Profile& applied);
 // the test in place and returns only when that exec failed. Writes the
 // record line and warnings to `log`. Errors (nothing was run): the profile
 // could not be applied (FailedPrecondition, PermissionDenied, Unavailable,
-// InvalidArgument, with a message saying what to do), NotFound or
-// PermissionDenied-with-"cannot execute" when exec fails.
+// InvalidArgument, with a message saying what to do), or the test could
+// not be executed (ExecFailed is true): "cannot execute <path>: <why>"
+// when that is found before starting it (exec in place, or a missing
+// file), "cannot start <argv0>: <why>" (base/process.h) when the
+// supervised test's own exec fails.
 // Blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP/SIGQUIT in the calling thread and,
 // supervised, makes the calling process a child subreaper; call it from
 // main() before any other thread exists.
 absl::StatusOr<ExitStatus> RunUnderProfile(const WrapperOptions& options,
-                                    std::ostream& log);
+                                           std::ostream& log);
 
 // ExecFailed is true for the errors RunUnderProfile returns when the test
 // command could not be executed; `not_found` tells ENOENT from the rest.
