@@ -37,7 +37,7 @@ struct Command {
 // ProcessResult is how a child ended.
 struct ProcessResult {
   // The child's exit status, or 128 + N when signal N killed it (the
-  // shell's convention, so CI logs read the same).
+  // shell's convention, so CI logs read the same: ExitStatus::ShellCode).
   int exit_code = 0;
   // Collected output; empty when Command::capture_output is false.
   std::string stdout_text;
@@ -50,13 +50,14 @@ class Launcher {
   virtual ~Launcher() = default;
 
   // Run starts `command`, waits for it and returns how it ended; a non-zero
-  // exit is a result, not an error. Errors: InvalidArgument for an empty
-  // argv, NotFound when the program does not exist or the working directory
-  // cannot be entered, Internal when the process cannot be created.
+  // exit is a result, not an error. Errors ("cannot start <argv0>: <why>"):
+  // InvalidArgument for an empty argv, NotFound when the program or the
+  // working directory does not exist, Unavailable when the process cannot
+  // be created.
   virtual absl::StatusOr<ProcessResult> Run(const Command& command) = 0;
 };
 
-// SubprocessLauncher runs commands as real child processes (fork + execvp).
+// SubprocessLauncher runs commands as real child processes (flaky::Process).
 // Thread-compatible: Run may be called from several threads at once, each
 // call owning its child.
 class SubprocessLauncher : public Launcher {

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/process.h"
 #include "flaky/runner/clock.h"
 
 namespace flaky::runner {
@@ -47,18 +48,8 @@ struct Command {
   std::optional<std::vector<std::string>> environment = std::nullopt;
 };
 
-// ExitStatus is how a process ended: an exit code, or the signal that
-// killed it.
-struct ExitStatus {
-  int code = 0;
-  int signal = 0;  // non-zero when killed by a signal (code is then -1)
-
-  // Exited is true when the process exited (not killed) with `expected`.
-  bool Exited(int expected) const { return signal == 0 && code == expected; }
-
-  // ToString renders "exit code 3" or "killed by signal 9".
-  std::string ToString() const;
-};
+// ExitStatus is how a process ended (base/process.h).
+using ::flaky::ExitStatus;
 
 // CommandResult is a finished, captured Run.
 struct CommandResult {
@@ -94,8 +85,10 @@ class Launcher {
 
   // Start starts `command` and returns at once. The child gets its own
   // process group, so a terminal's Ctrl-C reaches only us and we decide how
-  // to stop it. NotFound when argv[0] cannot be executed, InvalidArgument
-  // for an empty argv, Unavailable when an output file cannot be opened.
+  // to stop it. Errors are flaky::Process::Spawn's ("cannot start <argv0>:
+  // <why>"): NotFound when argv[0] or the working directory does not
+  // exist, InvalidArgument for an empty argv, Unavailable when an output
+  // file cannot be opened.
   virtual absl::StatusOr<std::unique_ptr<Process>> Start(
       const Command& command) = 0;
 
@@ -104,7 +97,7 @@ class Launcher {
   virtual absl::StatusOr<CommandResult> Run(const Command& command) = 0;
 };
 
-// PosixLauncher starts real processes with fork/exec.
+// PosixLauncher starts real processes (flaky::Process).
 class PosixLauncher : public Launcher {
  public:
   absl::StatusOr<std::unique_ptr<Process>> Start(
@@ -112,10 +105,8 @@ class PosixLauncher : public Launcher {
   absl::StatusOr<CommandResult> Run(const Command& command) override;
 };
 
-// FindOnPath returns the absolute path of `program` found on `path_env`
-// (a PATH value), or NotFound saying so.
-absl::StatusOr<std::string> FindOnPath(const std::string& program,
-                                       const std::string& path_env);
+// FindOnPath finds a program on a PATH value (base/process.h).
+using ::flaky::FindOnPath;
 
 // StopProcess interrupts `process`, gives it `grace` (on `clock`) to end,
 // then kills it, and returns how it ended. When `hurry` is set (at once or

@@ -62,10 +62,12 @@ TEST(PosixLauncher, MissingProgramIsNotFound) {
   PosixLauncher launcher;
   EXPECT_THAT(launcher.Run({.argv = {"flaky-no-such-program"}}),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("flaky-no-such-program not found on PATH")));
+                       "cannot start flaky-no-such-program: No such file or "
+                       "directory"));
   EXPECT_THAT(launcher.Start({.argv = {"/nonexistent/prog"}}),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("/nonexistent/prog is not an executable")));
+                       "cannot start /nonexistent/prog: No such file or "
+                       "directory"));
 }
 
 TEST(PosixLauncher, MissingWorkingDirectoryIsNotFound) {

@@ -5,7 +5,6 @@
 #include <sched.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +23,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/fd.h"
+#include "base/process.h"
 
 namespace flaky::starve {
 namespace {
@@ -314,25 +315,25 @@ SchedPermission CheckSchedPermitted(const SchedSpec& spec,
                                     const std::vector<int>& cpus) {
   SchedPermission permission;
   // A stand-in with our credentials and limits, which the test inherits.
-  int hold[2];
-  if (pipe2(hold, O_CLOEXEC) != 0) {
-    permission.refused.emplace_back("all", absl::StrCat("pipe2: ",
-                                                        std::strerror(errno)));
+  // It waits until `hold` is closed.
+  absl::StatusOr<Pipe> hold = MakePipe();
+  if (!hold.ok()) {
+    permission.refused.emplace_back("all", hold.status().message());
     return permission;
   }
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(hold[1]);
-    char byte;
-    while (read(hold[0], &byte, 1) < 0 && errno == EINTR) {
-    }
-    _exit(0);
-  }
-  close(hold[0]);
+  const int hold_read = hold->read.get();
+  const int hold_write = hold->write.get();
+  absl::StatusOr<::flaky::Process> stand_in = ::flaky::Process::Fork(
+      {.argv = {"a sched stand-in"}, .inherit_stdin = true}, [&] {
+        close(hold_write);
+        char byte;
+        while (read(hold_read, &byte, 1) < 0 && errno == EINTR) {
+        }
+      });
+  hold->read.Close();
+  const pid_t pid = stand_in.ok() ? stand_in->pid() : -1;
   absl::StatusOr<std::unique_ptr<ThreadControl>> control =
-      pid > 0 ? ProcessThreadControl(pid)
-              : absl::UnavailableError(
-                    absl::StrCat("fork: ", std::strerror(errno)));
+      stand_in.ok() ? ProcessThreadControl(pid) : stand_in.status();
   const std::pair<SchedSpec::Mode, ThreadPolicy> kModes[] = {
       {SchedSpec::kCpu, ThreadPolicy::kBase},
       {SchedSpec::kIdle, ThreadPolicy::kIdle},
@@ -361,12 +362,8 @@ SchedPermission CheckSchedPermitted(const SchedSpec& spec,
           name, absl::StrCat(status.message(), "; ", ModeFix(mode)));
     }
   }
-  close(hold[1]);
-  if (pid > 0) {
-    int wait_status = 0;
-    while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
-    }
-  }
+  hold->write.Close();
+  if (stand_in.ok()) stand_in->Wait();
   return permission;
 }
 

@@ -5,10 +5,8 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,11 +20,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "base/fd.h"
+#include "base/process.h"
+#include "base/status_macros.h"
 
 namespace flaky::starve {
 namespace {
 
-constexpr int kStopTimeoutMs = 10000;
+constexpr absl::Duration kStopTimeout = absl::Seconds(10);
 
 int64_t NowNs() {
   struct timespec ts;
@@ -34,12 +36,11 @@ int64_t NowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 
-// RunSidecar is the child's whole life.
-[[noreturn]] void RunSidecar(pid_t parent, pid_t test, const SchedSpec& spec,
+// RunSidecar is the child's whole life (it dies with the wrapper:
+// flaky::Process::Fork sets PR_SET_PDEATHSIG).
+[[noreturn]] void RunSidecar(pid_t test, const SchedSpec& spec,
                              uint64_t run_seed, const std::vector<int>& cpus,
                              int report_fd, ThreadControl* control) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(0);
   // Keep nothing of the parent's but the report pipe and stdio: a copy of
   // the wrapper's pipes would keep them open (it reads the test's
   // exec-error pipe until EOF).
@@ -82,26 +83,23 @@ absl::StatusOr<std::unique_ptr<SchedSidecar>> SchedSidecar::Start(
   absl::StatusOr<std::unique_ptr<ThreadControl>> control =
       ProcessThreadControl(test);
   if (!control.ok()) return control.status();
-  int report[2];
-  if (pipe2(report, O_CLOEXEC) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("pipe2: ", std::strerror(errno)));
-  }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    const int err = errno;
-    close(report[0]);
-    close(report[1]);
-    return absl::UnavailableError(absl::StrCat("fork: ", std::strerror(err)));
-  }
-  if (pid == 0) {
-    close(report[0]);
-    RunSidecar(parent, test, spec, run_seed, cpus, report[1], control->get());
-  }
-  close(report[1]);
-  return std::unique_ptr<SchedSidecar>(new SchedSidecar(
-      pid, report[0], *std::move(control), std::move(cpus)));
+  FLAKY_ASSIGN_OR_RETURN(Pipe report, MakePipe());
+  const int report_fd = report.write.get();
+  const int report_read = report.read.get();
+  ThreadControl* const thread_control = control->get();
+  absl::StatusOr<::flaky::Process> process = ::flaky::Process::Fork(
+      {.argv = {"the sched sidecar"},
+       .inherit_stdin = true,
+       .parent_death_signal = SIGKILL},
+      [&] {
+        close(report_read);
+        RunSidecar(test, spec, run_seed, cpus, report_fd, thread_control);
+      });
+  if (!process.ok()) return process.status();
+  report.write.Close();
+  return std::unique_ptr<SchedSidecar>(
+      new SchedSidecar(*std::move(process), std::move(report.read),
+                       *std::move(control), std::move(cpus)));
 }
 
 SchedSidecar::~SchedSidecar() {
@@ -115,10 +113,8 @@ void SchedSidecar::RestoreFromHere() {
 }
 
 bool SchedSidecar::CheckAlive() {
-  if (reaped_) return false;
-  const pid_t done = waitpid(pid_, &wait_status_, WNOHANG);
-  if (done != pid_) return true;
-  reaped_ = true;
+  if (process_.exit_status()) return false;
+  if (!process_.Poll()) return true;
   RestoreFromHere();
   return false;
 }
@@ -127,15 +123,13 @@ absl::StatusOr<SchedCounters> SchedSidecar::ReadReport() {
   SchedCounters counters;
   ssize_t n;
   do {
-    n = read(report_fd_, &counters, sizeof(counters));
+    n = read(report_.get(), &counters, sizeof(counters));
   } while (n < 0 && errno == EINTR);
   if (n == static_cast<ssize_t>(sizeof(counters))) return counters;
   RestoreFromHere();
   return absl::InternalError(absl::StrCat(
       "the sched sidecar ended without reporting (",
-      WIFSIGNALED(wait_status_)
-          ? absl::StrCat("killed by signal ", WTERMSIG(wait_status_))
-          : absl::StrCat("exit status ", WEXITSTATUS(wait_status_)),
+      process_.exit_status().value_or(ExitStatus{-1, 0}).ToString(),
       "); the test's threads were given their scheduling back"));
 }
 
@@ -144,24 +138,13 @@ absl::StatusOr<SchedCounters> SchedSidecar::Stop() {
     return absl::FailedPreconditionError("the sched sidecar is stopped");
   }
   stopped_ = true;
-  if (!reaped_) {
-    kill(pid_, SIGTERM);
-    const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-    if (fd >= 0) {
-      struct pollfd p = {fd, POLLIN, 0};
-      int ready;
-      do {
-        ready = poll(&p, 1, kStopTimeoutMs);
-      } while (ready < 0 && errno == EINTR);
-      if (ready == 0) kill(pid_, SIGKILL);
-      close(fd);
-    }
-    while (waitpid(pid_, &wait_status_, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
+  if (!process_.exit_status()) {
+    process_.Signal(SIGTERM);
+    // Killed after kStopTimeout; the report then says so.
+    process_.WaitFor(kStopTimeout).IgnoreError();
   }
   absl::StatusOr<SchedCounters> report = ReadReport();
-  close(report_fd_);
+  report_.Close();
   return report;
 }
 

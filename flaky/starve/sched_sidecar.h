@@ -25,10 +25,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/fd.h"
+#include "base/process.h"
 #include "flaky/starve/profile.h"
 #include "flaky/starve/sched_perturber.h"
 
@@ -39,9 +42,9 @@ namespace flaky::starve {
 class SchedSidecar {
  public:
   // Start forks the sidecar for process `test` (it may still be held
-  // before exec). The child runs C++ after fork, so call it while the
-  // calling process has a single thread. Unavailable when the test's
-  // scheduling cannot be read or fork/pipe fail.
+  // before exec) with flaky::Process::Fork. The child runs C++ after fork,
+  // so call it while the calling process has a single thread. Unavailable
+  // when the test's scheduling cannot be read or fork/pipe fail.
   static absl::StatusOr<std::unique_ptr<SchedSidecar>> Start(
       pid_t test, const SchedSpec& spec, uint64_t run_seed,
       std::vector<int> cpus);
@@ -51,7 +54,7 @@ class SchedSidecar {
   // Stops it if Stop has not been called.
   ~SchedSidecar();
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
 
   // CheckAlive reaps the sidecar if it has exited before Stop and, if so,
   // gives the test's threads their base scheduling back itself, so that a
@@ -65,20 +68,18 @@ class SchedSidecar {
   absl::StatusOr<SchedCounters> Stop();
 
  private:
-  SchedSidecar(pid_t pid, int report_fd, std::unique_ptr<ThreadControl> control,
-               std::vector<int> cpus)
-      : pid_(pid), report_fd_(report_fd), control_(std::move(control)),
-        cpus_(std::move(cpus)) {}
+  SchedSidecar(::flaky::Process process, Fd report,
+               std::unique_ptr<ThreadControl> control, std::vector<int> cpus)
+      : process_(std::move(process)), report_(std::move(report)),
+        control_(std::move(control)), cpus_(std::move(cpus)) {}
 
   void RestoreFromHere();
   absl::StatusOr<SchedCounters> ReadReport();
 
-  pid_t pid_;
-  int report_fd_;
+  ::flaky::Process process_;
+  Fd report_;
   std::unique_ptr<ThreadControl> control_;
   std::vector<int> cpus_;
-  bool reaped_ = false;
-  int wait_status_ = 0;
   bool stopped_ = false;
 };
 

@@ -11,7 +11,6 @@
 // wrapper.h), so its status is the test's by construction.
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -76,9 +75,9 @@ bool IsOwnFlag(absl::string_view arg) {
 }
 
 // ExitLikeTest ends the wrapper the way the test ended.
-[[noreturn]] void ExitLikeTest(int wait_status) {
-  if (WIFEXITED(wait_status)) std::exit(WEXITSTATUS(wait_status));
-  const int sig = WTERMSIG(wait_status);
+[[noreturn]] void ExitLikeTest(const flaky::ExitStatus& status) {
+  if (status.signal == 0) std::exit(status.code);
+  const int sig = status.signal;
   // The test already dumped core if it was going to; the wrapper must not
   // add a second one.
   struct rlimit no_core = {0, 0};
@@ -89,7 +88,7 @@ bool IsOwnFlag(absl::string_view arg) {
   sigaddset(&set, sig);
   sigprocmask(SIG_UNBLOCK, &set, nullptr);
   raise(sig);
-  std::exit(128 + sig);
+  std::exit(status.ShellCode());
 }
 
 }  // namespace
@@ -151,7 +150,7 @@ int main(int argc, char** argv) {
   }
   options.command.assign(argv + i, argv + argc);
 
-  absl::StatusOr<int> wait_status =
+  absl::StatusOr<flaky::ExitStatus> wait_status =
       flaky::starve::RunUnderProfile(options, std::cerr);
   if (!wait_status.ok()) {
     bool not_found = false;

@@ -33,6 +33,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "base/process.h"
 #include "base/status_macros.h"
 #include "flaky/starve/cgroup.h"
 #include "flaky/starve/chaos_shim.h"
@@ -63,23 +64,6 @@ absl::Status ExecError(int err, absl::string_view path) {
   status.SetPayload(kExecPayload, absl::Cord(err == ENOENT ? "enoent" : "exec"));
   return status;
 }
-
-// Fd closes a descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Close(); }
-  int get() const { return fd_; }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 absl::StatusOr<std::vector<int>> AllowedCpus() {
   cpu_set_t set;
@@ -254,6 +238,8 @@ class Environment {
     return std::nullopt;
   }
 
+  const std::vector<std::string>& Entries() const { return entries_; }
+
   // Pointers stay valid until the next Set.
   std::vector<char*> Pointers() {
     std::vector<char*> pointers;
@@ -264,26 +250,6 @@ class Environment {
 
  private:
   std::vector<std::string> entries_;
-};
-
-// ChildReaper kills and reaps the held test if the wrapper bails out
-// before releasing it.
-class ChildReaper {
- public:
-  explicit ChildReaper(pid_t pid) : pid_(pid) {}
-  ChildReaper(const ChildReaper&) = delete;
-  ChildReaper& operator=(const ChildReaper&) = delete;
-  ~ChildReaper() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  void Release() { pid_ = -1; }
-
- private:
-  pid_t pid_;
 };
 
 // SignalMask blocks the wrapper's signals for its lifetime; the test gets
@@ -421,6 +387,8 @@ int64_t KillLeftovers() {
     const pid_t exited = ExitedChild();
     if (exited < 0) break;
     if (exited > 0) {
+      // Orphans adopted as their subreaper, never started by us: no
+      // flaky::Process owns them, so they are reaped here by pid.
       int status = 0;
       while (waitpid(exited, &status, 0) < 0 && errno == EINTR) {
       }
@@ -465,8 +433,8 @@ bool ExecFailed(const absl::Status& status, bool* not_found) {
   return true;
 }
 
-absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
-                                    std::ostream& log) {
+absl::StatusOr<ExitStatus> RunUnderProfile(const WrapperOptions& options,
+                                           std::ostream& log) {
   if (options.command.empty()) {
     return absl::InvalidArgumentError(
         "no test command: put it after `--`, e.g. starve --profile=none -- "
@@ -674,6 +642,8 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
       FLAKY_RETURN_IF_ERROR(WriteRecordFile(record_file, record.ToJson()));
     }
     WriteRecordLine(log, record);
+    // The one exec outside base/process.cc: no child, this process becomes
+    // the test, so its pid, exit status and signals are the test's own.
     sigprocmask(SIG_SETMASK, &signals.original(), nullptr);
     execve(path.c_str(), argv.data(), envp.data());
     return ExecError(errno, path);
@@ -686,38 +656,23 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   // kill.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  int go_pipe[2];
-  int err_pipe[2];
-  if (pipe2(go_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("pipe2: ", std::strerror(errno)));
-  }
-  Fd go_read(go_pipe[0]), go_write(go_pipe[1]);
-  Fd err_read(err_pipe[0]), err_write(err_pipe[1]);
-  const pid_t wrapper_pid = getpid();
-  const pid_t child = fork();
-  if (child < 0) {
-    return absl::UnavailableError(absl::StrCat("fork: ", std::strerror(errno)));
-  }
-  if (child == 0) {
-    // Only async-signal-safe calls from here to exec.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != wrapper_pid) _exit(kExitProfileNotApplied);
-    char go = 0;
-    ssize_t n;
-    do {
-      n = read(go_read.get(), &go, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) _exit(kExitProfileNotApplied);  // the wrapper gave up
-    sigprocmask(SIG_SETMASK, &signals.original(), nullptr);
-    execve(path.c_str(), argv.data(), envp.data());
-    int err = errno;
-    (void)!write(err_write.get(), &err, sizeof(err));
-    _exit(kExitCommandNotFound);
-  }
-  ChildReaper reaper(child);
-  go_read.Close();
-  err_write.Close();
+  // The test, held before exec until the profile is in place. It dies
+  // with the wrapper (PR_SET_PDEATHSIG) and gets the signal mask the
+  // wrapper was started with, dispositions untouched: exactly what exec in
+  // place would give it.
+  SpawnOptions spawn;
+  spawn.argv = options.command;
+  spawn.program = path;
+  spawn.env = env.Entries();
+  spawn.inherit_stdin = true;
+  spawn.parent_death_signal = SIGKILL;
+  spawn.signal_mask = signals.original();
+  spawn.default_signals = false;
+  spawn.hold = true;
+  // Dropped before Release (an error return below), it is killed and
+  // reaped.
+  FLAKY_ASSIGN_OR_RETURN(Process test, Process::Spawn(spawn));
+  const pid_t child = test.pid();
 
   if (cgroup) {
     if (absl::Status moved = cgroup->AddProcess(child); !moved.ok()) {
@@ -767,20 +722,15 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   }
   WriteRecordLine(log, record);
 
-  // Release the test.
-  const char go = 1;
-  if (write(go_write.get(), &go, 1) != 1) {
-    return absl::InternalError(
-        absl::StrCat("cannot release the test: ", std::strerror(errno)));
+  // Release the test. When its exec fails it has exited, and is reaped
+  // and cleaned up after like any test before the error is returned.
+  absl::Status exec_error = test.Release();
+  if (absl::IsUnavailable(exec_error)) return exec_error;  // it was gone
+  if (!exec_error.ok()) {
+    exec_error.SetPayload(kExecPayload,
+                          absl::Cord(absl::IsNotFound(exec_error) ? "enoent"
+                                                                  : "exec"));
   }
-  go_write.Close();
-  reaper.Release();
-  int exec_errno = 0;
-  ssize_t n;
-  do {
-    n = read(err_read.get(), &exec_errno, sizeof(exec_errno));
-  } while (n < 0 && errno == EINTR);
-  const bool exec_failed = n == static_cast<ssize_t>(sizeof(exec_errno));
 
   std::optional<absl::StatusOr<SchedCounters>> sched_report;
   auto stop_sidecar = [&] {
@@ -789,18 +739,17 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
   // reap_exited reaps every child that has exited: the test (true, with its
   // status), a sidecar that died early (its changes are undone from here),
   // and orphans the test left, which would otherwise stay zombies.
-  int wait_status = 0;
   auto reap_exited = [&]() -> bool {
     bool test_ended = false;
     pid_t exited;
     while ((exited = ExitedChild()) > 0) {
       if (exited == child) {
-        while (waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
-        }
+        test.Wait();
         test_ended = true;
       } else if (sidecar && !sched_report && exited == sidecar->pid()) {
         if (!sidecar->CheckAlive()) stop_sidecar();
       } else {
+        // An orphan of the test, adopted as its subreaper (KillLeftovers).
         int status = 0;
         while (waitpid(exited, &status, 0) < 0 && errno == EINTR) {
         }
@@ -818,7 +767,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     }
     // Bazel's timeout or an interrupt: pass it on, and stop competing for
     // the CPU (and demoting threads) so the test can shut down quickly.
-    kill(child, sig);
+    test.Signal(sig);
     if (hogs) hogs->Stop();
     stop_sidecar();
   }
@@ -842,7 +791,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
       log << kErrorPrefix << "cleanup: " << removed.message() << "\n";
     }
   }
-  if (exec_failed) return ExecError(exec_errno, path);
+  if (!exec_error.ok()) return exec_error;
   // The record again, now with what the perturbations did.
   if (record.chaos && shim) record.chaos->counters = shim->ReadCounters();
   if (!record_file.empty()) {
@@ -852,7 +801,7 @@ absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
     }
   }
   WriteRecordLine(log, record);
-  return wait_status;
+  return *test.exit_status();
 }
 
 }  // namespace flaky::starve

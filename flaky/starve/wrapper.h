@@ -3,10 +3,10 @@
 //   WrapperOptions options;
 //   options.profile = *ParseProfile("taskset:0+hogs:1");
 //   options.command = {"/path/to/test", "--gtest_filter=Foo.*"};
-//   absl::StatusOr<int> wait_status = RunUnderProfile(options, std::cerr);
-//   // *wait_status is the test's status as returned by waitpid(2); for a
-//   // profile that needs no supervisor the call does not return: the
-//   // process has become the test
+//   absl::StatusOr<flaky::ExitStatus> status =
+//       RunUnderProfile(options, std::cerr);
+//   // *status is how the test ended; for a profile that needs no
+//   // supervisor the call does not return: the process has become the test
 //
 // Two ways to run. A profile that needs no supervisor (NeedsSupervisor:
 // none, taskset, env and their compositions) is applied to the wrapper
@@ -19,7 +19,8 @@
 //
 // The other profiles keep the wrapper as the test's parent. Order of
 // operations: try the sched modes on a stand-in; become a child subreaper;
-// fork the test, held before exec on a pipe; move it into the run cgroup
+// start the test held before exec (flaky::Process, SpawnOptions::hold);
+// move it into the run cgroup
 // and pin it; fork the sched sidecar (sched_sidecar.h: it reschedules the
 // test's threads, watches the test through a pidfd and dies with the
 // wrapper); start the hogs; write the record; release it. The test's
@@ -59,6 +60,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/process.h"
 #include "flaky/starve/profile.h"
 
 namespace flaky::starve {
@@ -95,18 +97,21 @@ struct WrapperOptions {
 bool NeedsSupervisor(const Profile& applied);
 
 // RunUnderProfile runs options.command under options.profile. Supervised
-// (NeedsSupervisor or options.supervise), it returns the test's wait status
-// once the test has ended and everything is cleaned up; otherwise it execs
+// (NeedsSupervisor or options.supervise), it returns how the test ended
+// once it has and everything is cleaned up; otherwise it execs
 // the test in place and returns only when that exec failed. Writes the
 // record line and warnings to `log`. Errors (nothing was run): the profile
 // could not be applied (FailedPrecondition, PermissionDenied, Unavailable,
-// InvalidArgument, with a message saying what to do), NotFound or
-// PermissionDenied-with-"cannot execute" when exec fails.
+// InvalidArgument, with a message saying what to do), or the test could
+// not be executed (ExecFailed is true): "cannot execute <path>: <why>"
+// when that is found before starting it (exec in place, or a missing
+// file), "cannot start <argv0>: <why>" (base/process.h) when the
+// supervised test's own exec fails.
 // Blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP/SIGQUIT in the calling thread and,
 // supervised, makes the calling process a child subreaper; call it from
 // main() before any other thread exists.
-absl::StatusOr<int> RunUnderProfile(const WrapperOptions& options,
-                                    std::ostream& log);
+absl::StatusOr<ExitStatus> RunUnderProfile(const WrapperOptions& options,
+                                           std::ostream& log);
 
 // ExecFailed is true for the errors RunUnderProfile returns when the test
 // command could not be executed; `not_found` tells ENOENT from the rest.

@@ -69,9 +69,9 @@ TEST(RunUnderProfile, SupervisedKillsWhatTheTestLeftRunning) {
         "echo \"$daemon\" > \"$2\"; exit 3",
         "sh", fifo, pid_file};
     std::ostringstream log;
-    absl::StatusOr<int> status = RunUnderProfile(options, log);
+    absl::StatusOr<ExitStatus> status = RunUnderProfile(options, log);
     ASSERT_THAT(status, IsOk()) << log.str();
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 3) << *status;
+    EXPECT_TRUE(status->Exited(3)) << status->ToString();
     std::optional<AppliedRecord> record = FindAppliedRecord(log.str());
     ASSERT_TRUE(record.has_value()) << log.str();
     EXPECT_EQ(record->killed, std::optional<int64_t>(2)) << log.str();

@@ -1,12 +1,9 @@
 #include "flaky/metrics/testing/server_process.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -78,41 +75,22 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     for (const std::string& arg : spec.args) {
       args.push_back(absl::StrReplaceAll(arg, {{"{PORT}", absl::StrCat(*port)}}));
     }
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const int log_fd = open(spec.log_path.c_str(),
-                            O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) {
-      return absl::InternalError(absl::StrCat("cannot open ", spec.log_path,
-                                              ": ", strerror(errno)));
-    }
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) {
-      close(log_fd);
-      return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
-    }
-    if (pid == 0) {
-      // The server must not outlive a test that Bazel kills at its timeout.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      dup2(log_fd, STDOUT_FILENO);
-      dup2(log_fd, STDERR_FILENO);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(log_fd);
+    // The server must not outlive a test that Bazel kills at its timeout.
+    absl::StatusOr<::flaky::Process> process = ::flaky::Process::Spawn(
+        {.argv = args,
+         .stdout_to = ::flaky::Output::File(spec.log_path),
+         .stderr_to = ::flaky::Output::File(spec.log_path),
+         .inherit_stdin = true,
+         .parent_death_signal = SIGKILL});
+    if (!process.ok()) return process.status();
     std::unique_ptr<ServerProcess> server(
-        new ServerProcess(pid, *port, spec.log_path));
+        new ServerProcess(*std::move(process), *port, spec.log_path));
     bool exited = false;
     last = PollUntil(
         absl::StrCat(spec.binary, " to answer ", server->url(), spec.ready_path),
         spec.ready_timeout, [&](std::string* note) {
-          int status = 0;
-          if (waitpid(pid, &status, WNOHANG) == pid) {
+          if (server->process_->Poll().has_value()) {
             exited = true;
-            server->pid_ = -1;
             return true;
           }
           absl::StatusOr<HttpResponse> response =
@@ -147,18 +125,10 @@ std::string ServerProcess::url() const {
 std::string ServerProcess::log() const { return ReadFile(log_path_); }
 
 absl::Status ServerProcess::Stop() {
-  if (pid_ <= 0) return absl::OkStatus();
-  const pid_t pid = pid_;
-  pid_ = -1;
-  kill(pid, SIGTERM);
-  int status = 0;
-  const absl::Status reaped = PollUntil(
-      absl::StrCat("process ", pid, " to exit after SIGTERM"), absl::Seconds(10),
-      [&](std::string*) { return waitpid(pid, &status, WNOHANG) == pid; },
-      absl::Milliseconds(20));
-  if (reaped.ok()) return absl::OkStatus();
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
+  if (!process_ || process_->exit_status()) return absl::OkStatus();
+  const pid_t pid = process_->pid();
+  process_->Signal(SIGTERM);
+  if (process_->WaitFor(absl::Seconds(10)).ok()) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(
       "process ", pid, " ignored SIGTERM for 10 s and was killed"));
 }

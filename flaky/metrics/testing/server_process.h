@@ -9,15 +9,16 @@
 #ifndef FLAKY_METRICS_TESTING_SERVER_PROCESS_H_
 #define FLAKY_METRICS_TESTING_SERVER_PROCESS_H_
 
-#include <sys/types.h>
-
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/process.h"
 
 namespace flaky::metrics::testing {
 
@@ -65,10 +66,10 @@ class ServerProcess {
   absl::Status Stop();
 
  private:
-  ServerProcess(pid_t pid, int port, std::string log_path)
-      : pid_(pid), port_(port), log_path_(std::move(log_path)) {}
+  ServerProcess(::flaky::Process process, int port, std::string log_path)
+      : process_(std::move(process)), port_(port), log_path_(std::move(log_path)) {}
 
-  pid_t pid_;
+  std::optional<::flaky::Process> process_;
   int port_;
   std::string log_path_;
 };
