@@ -112,8 +112,9 @@ std::string FlakyCell(const Cell& cell) {
     return absl::StrFormat("not FLAKY within %d runs / %.1f s", cell.runs,
                            cell.hunt_seconds);
   }
-  return absl::StrFormat("%.1f s (%d runs, `%s`)", *cell.seconds_to_flaky,
-                         *cell.trials_to_flaky, *cell.flaky_profile);
+  return absl::StrFormat("%.1f s (%d run%s, `%s`)", *cell.seconds_to_flaky,
+                         *cell.trials_to_flaky, *cell.trials_to_flaky == 1 ? "" : "s",
+                         *cell.flaky_profile);
 }
 
 Goal FlakyRatioGoal(std::string what, const Cell& baseline, const Cell& best,
@@ -159,7 +160,7 @@ std::string RenderMatrix(const std::vector<Cell>& cells, double confidence) {
     absl::StrAppend(&out, "| ", ShortLabel(cell.target), " | ", cell.column,
                     " (`", cell.profiles, "`) | ", cell.failed_runs, "/",
                     cell.runs, " | ", rate, " | ",
-                    absl::StrFormat("%.2f", cell.seconds_per_run), " | ", ratio,
+                    absl::StrFormat("%.3f", cell.seconds_per_run), " | ", ratio,
                     " | ", FlakyCell(cell), " |\n");
   }
   return out;
@@ -177,7 +178,7 @@ std::string RenderFixed(const std::vector<Cell>& cells, int64_t required) {
     }
     absl::StrAppend(&out, "| ", ShortLabel(cell.target), " | `", cell.profiles,
                     "` | ", cell.failed_runs, "/", cell.runs, " | ",
-                    absl::StrFormat("%.2f", cell.seconds_per_run), " | ", met,
+                    absl::StrFormat("%.3f", cell.seconds_per_run), " | ", met,
                     " |\n");
   }
   return out;

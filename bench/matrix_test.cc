@@ -68,7 +68,8 @@ TEST(SummarizeHunt, CountsRunsFailuresAndTimeToFlaky) {
   EXPECT_EQ(cell->trials_to_flaky, n);
   EXPECT_DOUBLE_EQ(*cell->seconds_to_flaky, n + 0.5);
   EXPECT_EQ(FlakyCell(*cell),
-            absl::StrFormat("%.1f s (%d runs, `chaos:1`)", n + 0.5, n));
+            absl::StrFormat("%.1f s (%d run%s, `chaos:1`)", n + 0.5, n,
+                            n == 1 ? "" : "s"));
 }
 
 TEST(SummarizeHunt, ABaselineThatNeverFailsGivesABound) {
@@ -126,11 +127,11 @@ TEST(RenderMatrix, ComparesSecondsPerRunWithNone) {
   const std::string table = RenderMatrix({none, chaos, fixed}, 0.95);
   EXPECT_THAT(table, HasSubstr("| already_running_original | none (`none`) | "
                                "0/10 | 0% [0%, "));
-  EXPECT_THAT(table, HasSubstr("| 0.50 | 1.00 | not FLAKY within 10 runs / 9.0 s |"));
-  EXPECT_THAT(table, HasSubstr("| 1.00 | 2.00 | 3.5 s (3 runs, `chaos:1`) |"));
+  EXPECT_THAT(table, HasSubstr("| 0.500 | 1.00 | not FLAKY within 10 runs / 9.0 s |"));
+  EXPECT_THAT(table, HasSubstr("| 1.000 | 2.00 | 3.5 s (3 runs, `chaos:1`) |"));
   EXPECT_THAT(table, HasSubstr("| already_running_fixed | fixed (`chaos:1`) | "
                                "0/300 |"));
-  EXPECT_THAT(table, HasSubstr("| 2.00 | 4.00 |"));
+  EXPECT_THAT(table, HasSubstr("| 2.000 | 4.00 |"));
 }
 
 TEST(RenderFixed, SaysWhetherEnoughCleanRunsRan) {
@@ -142,9 +143,9 @@ TEST(RenderFixed, SaysWhetherEnoughCleanRunsRan) {
   EXPECT_EQ(RenderFixed({enough, few, failed}, 300),
             "| fixed target | profile | failures/runs | s/run | 0 failures in "
             ">= 300 runs? |\n|---|---|---:|---:|---|\n"
-            "| a_fixed | `hogs:2` | 0/300 | 1.00 | yes |\n"
-            "| b_fixed | `hogs:2` | 0/6 | 0.00 | not yet (6 runs) |\n"
-            "| c_fixed | `hogs:2` | 1/300 | 0.00 | no |\n");
+            "| a_fixed | `hogs:2` | 0/300 | 1.000 | yes |\n"
+            "| b_fixed | `hogs:2` | 0/6 | 0.000 | not yet (6 runs) |\n"
+            "| c_fixed | `hogs:2` | 1/300 | 0.000 | no |\n");
 }
 
 }  // namespace

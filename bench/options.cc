@@ -20,6 +20,19 @@ absl::string_view SectionName(Section section) {
   return "?";
 }
 
+absl::string_view SectionTitle(Section section) {
+  switch (section) {
+    case Section::kDetection: return "1. Detection";
+    case Section::kVerification: return "2. Verification";
+    case Section::kThroughput: return "3. Throughput";
+    case Section::kCosts: return "4. Costs";
+    case Section::kCalibration: return "5. Calibration";
+    case Section::kDirectDetection: return "6. Detection in direct mode";
+    case Section::kMatrix: return "7. Foreign and model races x profiles";
+  }
+  return "?";
+}
+
 Sizes QuickSizes() {
   Sizes sizes;
   sizes.reps = 2;

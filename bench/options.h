@@ -40,6 +40,10 @@ inline constexpr Section kAllSections[] = {
 // "matrix").
 absl::string_view SectionName(Section section);
 
+// SectionTitle is the section's heading in bench.md without its details
+// ("1. Detection", ..., "7. Foreign and model races x profiles").
+absl::string_view SectionTitle(Section section);
+
 // Sizes are the run counts of every section.
 struct Sizes {
   int reps = 5;                  // independent hunts per detection profile

@@ -67,6 +67,7 @@ TEST(SectionName, EverySectionHasItsOwn) {
     names.insert(std::string(SectionName(section)));
   }
   EXPECT_EQ(names.size(), std::size(kAllSections));
+  EXPECT_EQ(SectionTitle(Section::kMatrix), "7. Foreign and model races x profiles");
 }
 
 }  // namespace

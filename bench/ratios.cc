@@ -49,7 +49,7 @@ std::string RenderRateTable(const std::vector<RateRow>& rows) {
       ratio = absl::StrCat(Ratio(*r), " `", row.reference, "`");
     }
     absl::StrAppend(&out, "| ", row.how, " (`", row.name, "`) | ", row.runs,
-                    " | ", absl::StrFormat("%.1f", row.seconds), " | ",
+                    " | ", absl::StrFormat("%.2f", row.seconds), " | ",
                     rate ? absl::StrFormat("%.1f", *rate) : "-", " | ", ratio,
                     " |\n");
   }

@@ -29,11 +29,11 @@ TEST(RenderRateTable, OneRowPerMeasurement) {
   EXPECT_EQ(RenderRateTable(Rows()),
             "| how | runs | wall s | runs/s | ratio to reference |\n"
             "|---|---:|---:|---:|---|\n"
-            "| plain bazel (`plain`) | 200 | 10.0 | 20.0 | reference |\n"
-            "| flaky hunt (`flaky`) | 200 | 8.0 | 25.0 | 1.25x `plain` |\n"
-            "| tight loop (`loop`) | 1000 | 2.0 | 500.0 | reference |\n"
-            "| direct (`direct`) | 400 | 2.0 | 200.0 | 0.40x `loop` |\n"
-            "| no time (`broken`) | 5 | 0.0 | - | - |\n");
+            "| plain bazel (`plain`) | 200 | 10.00 | 20.0 | reference |\n"
+            "| flaky hunt (`flaky`) | 200 | 8.00 | 25.0 | 1.25x `plain` |\n"
+            "| tight loop (`loop`) | 1000 | 2.00 | 500.0 | reference |\n"
+            "| direct (`direct`) | 400 | 2.00 | 200.0 | 0.40x `loop` |\n"
+            "| no time (`broken`) | 5 | 0.00 | - | - |\n");
 }
 
 TEST(GoalMet, ComparesMeasuredWithTarget) {

@@ -271,8 +271,9 @@ absl::Status Bench::Run() {
   };
   for (const auto& [section, run] : sections) {
     if (!options_.Runs(section)) {
-      sections_.push_back(absl::StrCat("## ", SectionName(section),
-                                       ": skipped (--skip)\n"));
+      sections_.push_back(absl::StrCat("## ", SectionTitle(section),
+                                       ": skipped (--skip=", SectionName(section),
+                                       ")\n"));
       continue;
     }
     Log(absl::StrCat("section ", SectionName(section)));
