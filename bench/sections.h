@@ -90,9 +90,11 @@ class Bench {
                                  const std::vector<std::string>& args,
                                  const std::vector<std::string>& prefix = {});
   // Bazel runs `bazel ARGS...` with its stdout to logs/NAME.out and stderr
-  // to logs/NAME.log; Internal unless it exits 0. Returns stdout.
+  // to logs/NAME.log; Internal unless it exits 0. Returns stdout, and the
+  // wall time in `wall` when given.
   absl::StatusOr<std::string> Bazel(const std::string& name,
-                                    const std::vector<std::string>& args);
+                                    const std::vector<std::string>& args,
+                                    absl::Duration* wall = nullptr);
   absl::StatusOr<std::vector<BenchHunt>> Hunts();
   absl::StatusOr<BenchHunt> FindHunt(const std::string& hunt_id);
   // The best detection profile, or the fallback when none reached FLAKY.
