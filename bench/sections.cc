@@ -192,8 +192,12 @@ absl::StatusOr<Finished> Bench::Flaky(absl::string_view command,
   const std::string log = LogPath(hunt_id);
   FLAKY_ASSIGN_OR_RETURN(Finished finished, processes_.RunLogged(argv, log));
   FLAKY_RETURN_IF_ERROR(CheckFlakyExit(command, hunt_id, finished.status, log));
-  Log(absl::StrCat(hunt_id, ": ", finished.status.ToString(), " in ",
-                   Seconds(finished.wall), " s"));
+  FLAKY_ASSIGN_OR_RETURN(BenchHunt hunt, FindHunt(hunt_id));
+  const int64_t failures =
+      std::count_if(hunt.trials.begin(), hunt.trials.end(),
+                    [](const results::Trial& t) { return results::IsFailure(t.outcome); });
+  Log(absl::StrCat(hunt_id, ": ", finished.status.ToString(), ", ", hunt.trials.size(),
+                   " trials, ", failures, " failed, in ", Seconds(finished.wall), " s"));
   return finished;
 }
 
@@ -220,7 +224,7 @@ absl::StatusOr<std::vector<BenchHunt>> Bench::Hunts() {
 }
 
 absl::StatusOr<BenchHunt> Bench::FindHunt(const std::string& hunt_id) {
-  FLAKY_ASSIGN_OR_RETURN(std::vector<BenchHunt> hunts, Hunts());
+  FLAKY_ASSIGN_OR_RETURN(std::vector<BenchHunt> hunts, LoadBenchHunts(store_, {hunt_id}));
   for (BenchHunt& hunt : hunts) {
     if (hunt.hunt.id == hunt_id) return std::move(hunt);
   }

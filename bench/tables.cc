@@ -103,7 +103,8 @@ struct DetectionRow {
 
 }  // namespace
 
-absl::StatusOr<std::vector<BenchHunt>> LoadBenchHunts(const std::string& path) {
+absl::StatusOr<std::vector<BenchHunt>> LoadBenchHunts(
+    const std::string& path, const std::vector<std::string>& ids) {
   // Read-only use: copying failing logs is the hunt's business.
   results::StoreOptions options;
   options.keep_logs = false;
@@ -115,6 +116,9 @@ absl::StatusOr<std::vector<BenchHunt>> LoadBenchHunts(const std::string& path) {
   std::vector<BenchHunt> hunts;
   for (results::HuntRecord& record : records) {
     if (!ParseBenchHuntName(record.id)) continue;
+    if (!ids.empty() && std::find(ids.begin(), ids.end(), record.id) == ids.end()) {
+      continue;
+    }
     BenchHunt hunt;
     results::Filter filter;
     filter.hunt_ids = {record.id};
