@@ -8,8 +8,6 @@
 // Every flag has a BENCH_<FLAG> environment twin (the flag wins). Exits 0
 // when every section ran, 2 for a bad flag, 1 with one line on stderr for
 // any other error.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>

@@ -1,7 +1,5 @@
 #include "bench/sections.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -30,46 +28,66 @@ namespace {
 
 constexpr char kBestFallback[] = "chaos:100000,p=50,ms=5-20";
 constexpr char kTrivial[] = "//bench:trivial_test";
-const std::vector<std::string> kOriginals = {
-    "//tests/race:already_running_original",
-    "//tests/race:still_running_original"};
-const std::vector<std::string> kFixed = {"//tests/race:already_running_fixed",
-                                         "//tests/race:still_running_fixed"};
+// The tables below are function-local statics, never destroyed: no
+// globals with constructors.
+const std::vector<std::string>& Originals() {
+  static const auto* targets = new std::vector<std::string>{
+      "//tests/race:already_running_original",
+      "//tests/race:still_running_original"};
+  return *targets;
+}
+
+const std::vector<std::string>& Fixed() {
+  static const auto* targets = new std::vector<std::string>{
+      "//tests/race:already_running_fixed", "//tests/race:still_running_fixed"};
+  return *targets;
+}
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 // The detection profiles: family and profile, @SEED@ replaced per hunt so
 // the hunts are independent (rep R uses SEED R*100000).
-const std::vector<std::pair<std::string, std::string>> kDetectionProfiles = {
-    {"none", "none"},
-    {"taskset", "taskset:0"},
-    {"cgroup50", "cgroup:50"},
-    {"cgroup20", "cgroup:20"},
-    {"hogs", "hogs:2"},
-    {"chaos", "chaos:@SEED@,p=50,ms=5-20"},
-    {"switch_interval", "env:SUBINTERP_SWITCH_INTERVAL_US=1"},
-    {"chaos_pinned", "taskset:0+chaos:@SEED@,p=50,ms=5-20"},
-    {"chaos_switch",
-     "chaos:@SEED@,p=50,ms=5-20+env:SUBINTERP_SWITCH_INTERVAL_US=100"},
-};
+const Pairs& DetectionProfiles() {
+  static const auto* profiles = new Pairs{
+      {"none", "none"},
+      {"taskset", "taskset:0"},
+      {"cgroup50", "cgroup:50"},
+      {"cgroup20", "cgroup:20"},
+      {"hogs", "hogs:2"},
+      {"chaos", "chaos:@SEED@,p=50,ms=5-20"},
+      {"switch_interval", "env:SUBINTERP_SWITCH_INTERVAL_US=1"},
+      {"chaos_pinned", "taskset:0+chaos:@SEED@,p=50,ms=5-20"},
+      {"chaos_switch",
+       "chaos:@SEED@,p=50,ms=5-20+env:SUBINTERP_SWITCH_INTERVAL_US=100"},
+  };
+  return *profiles;
+}
 
 // The matrix's columns (issue 14 item 4): profile families with their
 // defaults.
-const std::vector<std::pair<std::string, std::string>> kMatrixColumns = {
-    {"none", "none"}, {"chaos", "chaos:1"}, {"sched", "sched:1"}, {"auto", "auto"}};
+const Pairs& MatrixColumns() {
+  static const auto* columns = new Pairs{
+      {"none", "none"}, {"chaos", "chaos:1"}, {"sched", "sched:1"}, {"auto", "auto"}};
+  return *columns;
+}
 
 // Race targets of bench/foreign and their fixed twins ("" when Debian ships
 // the race unfixed).
-const std::vector<std::pair<std::string, std::string>> kForeign = {
-    {"//bench/foreign:cpython_already_running_original",
-     "//bench/foreign:cpython_already_running_fixed"},
-    {"//bench/foreign:cpython_still_running_original",
-     "//bench/foreign:cpython_still_running_fixed"},
-    {"//bench/foreign:cpython_idle_thread_reuse", ""},
-    {"//bench/foreign:go_after_queuing_original",
-     "//bench/foreign:go_after_queuing_fixed"},
-};
+const Pairs& Foreign() {
+  static const auto* pairs = new Pairs{
+      {"//bench/foreign:cpython_already_running_original",
+       "//bench/foreign:cpython_already_running_fixed"},
+      {"//bench/foreign:cpython_still_running_original",
+       "//bench/foreign:cpython_still_running_fixed"},
+      {"//bench/foreign:cpython_idle_thread_reuse", ""},
+      {"//bench/foreign:go_after_queuing_original",
+       "//bench/foreign:go_after_queuing_fixed"},
+  };
+  return *pairs;
+}
 
 // Files the foreign targets run from (ci/bootstrap --foreign).
-const std::vector<std::string> kForeignFiles = {
+constexpr const char* kForeignFiles[] = {
     "/usr/lib/python3.11/test/test__xxsubinterpreters.py",
     "/usr/lib/go-1.19/bin/go"};
 
@@ -294,9 +312,9 @@ absl::Status Bench::Run() {
 
 absl::Status Bench::Detection() {
   const Sizes& s = options_.sizes;
-  for (const auto& [family, profile] : kDetectionProfiles) {
+  for (const auto& [family, profile] : DetectionProfiles()) {
     for (int rep = 1; rep <= s.reps; ++rep) {
-      std::vector<std::string> args = kOriginals;
+      std::vector<std::string> args = Originals();
       args.push_back(absl::StrCat(
           "--profiles=", absl::StrReplaceAll(profile, {{"@SEED@", absl::StrCat(rep * 100000)}})));
       args.push_back("--until_decided");
@@ -310,7 +328,7 @@ absl::Status Bench::Detection() {
   FLAKY_ASSIGN_OR_RETURN(std::string table, DetectionTable(hunts, gate_, "none"));
   sections_.push_back(absl::StrCat(
       "## 1. Detection: the original tests, ", s.reps, " hunts per profile\n\n",
-      "Each hunt: `flaky hunt ", absl::StrJoin(kOriginals, " "),
+      "Each hunt: `flaky hunt ", absl::StrJoin(Originals(), " "),
       " --profiles=P --until_decided --runs=", s.cap, " --round_runs=", s.round_runs,
       "` (Bazel mode).\nSeconds count from the hunt's start (`bazel query`, the "
       "no-op build and each round's start included; Bazel's server warm); FLAKY "
@@ -327,14 +345,14 @@ absl::Status Bench::Verification() {
   const std::string time_report = absl::StrCat(out_, "/logs/verify.bazel.time");
   FLAKY_RETURN_IF_ERROR(
       Flaky("gate", "verify.bazel_runs.1",
-            {kFixed[0], absl::StrCat("--profiles=", best),
+            {Fixed()[0], absl::StrCat("--profiles=", best),
              absl::StrCat("--runs=", s.verify_runs)},
             {"/usr/bin/time", "-v", "-o", time_report})
           .status());
   verify_time_report_ = ReadFile(time_report).value_or("");
   // --local_test_jobs: the fixed tests mostly sleep (they poll is_running
   // every 10 ms), so more of them fit on the cores.
-  std::vector<std::string> repeat_args = kFixed;
+  std::vector<std::string> repeat_args = Fixed();
   repeat_args.insert(repeat_args.end(),
                      {absl::StrCat("--profiles=", best),
                       absl::StrCat("--runs=", s.repeat_runs),
@@ -342,7 +360,7 @@ absl::Status Bench::Verification() {
   FLAKY_RETURN_IF_ERROR(Flaky("hunt", "verify.repeat.1", repeat_args).status());
   // Direct mode: a fresh process per run, to CLEAN (issue 17: under 60 s).
   std::string direct_rows;
-  for (const std::string& target : kFixed) {
+  for (const std::string& target : Fixed()) {
     const std::string id = absl::StrCat("verify.direct_", ShortName(target), ".1");
     FLAKY_ASSIGN_OR_RETURN(
         Finished gate,
@@ -363,8 +381,8 @@ absl::Status Bench::Verification() {
   FLAKY_ASSIGN_OR_RETURN(std::string table, VerificationTable(hunts, gate_));
   sections_.push_back(absl::StrCat(
       "## 2. Verification: the fixed tests to CLEAN under ", Code(best), "\n\n",
-      "Bazel reruns: `flaky gate ", kFixed[0], " --profiles=", best, " --runs=",
-      s.verify_runs, "`;\nin-process: `flaky hunt ", absl::StrJoin(kFixed, " "),
+      "Bazel reruns: `flaky gate ", Fixed()[0], " --profiles=", best, " --runs=",
+      s.verify_runs, "`;\nin-process: `flaky hunt ", absl::StrJoin(Fixed(), " "),
       " --runs=", s.repeat_runs, " --repeat=", s.repeat,
       " -- --local_test_jobs=8`;\ndirect: `flaky gate TARGET --mode=direct "
       "--profiles=", best, " --until_decided --runs=", s.direct_verify_runs,
@@ -541,7 +559,7 @@ absl::Status Bench::DirectDetection() {
       {"none", "none"}, {"best", best}};
   if (best != "chaos:1") hunts.push_back({"chaos1", "chaos:1"});
   for (const auto& [family, profile] : hunts) {
-    std::vector<std::string> args = kOriginals;
+    std::vector<std::string> args = Originals();
     args.insert(args.end(),
                 {"--mode=direct", absl::StrCat("--profiles=", profile), "--until_decided",
                  absl::StrCat("--runs=",
@@ -550,7 +568,7 @@ absl::Status Bench::DirectDetection() {
   }
   std::vector<Cell> cells;
   std::vector<Goal> goals;
-  for (const std::string& target : kOriginals) {
+  for (const std::string& target : Originals()) {
     std::optional<Cell> none;
     std::optional<Cell> fastest;
     for (const auto& [family, profile] : hunts) {
@@ -572,7 +590,7 @@ absl::Status Bench::DirectDetection() {
   }
   sections_.push_back(absl::StrCat(
       "## 6. Detection in direct mode: `none` against the best profiles\n\n"
-      "Each hunt: `flaky hunt ", absl::StrJoin(kOriginals, " "),
+      "Each hunt: `flaky hunt ", absl::StrJoin(Originals(), " "),
       " --mode=direct --profiles=P --until_decided --runs=N` (N = ",
       s.direct_none_runs, " under `none`, ", s.direct_best_runs,
       " otherwise); time to FLAKY replayed from the hunt's start; a hunt that "
@@ -585,18 +603,17 @@ absl::Status Bench::DirectDetection() {
 
 absl::Status Bench::Matrix() {
   const Sizes& s = options_.sizes;
-  std::vector<std::pair<std::string, std::string>> pairs = {
-      {kOriginals[0], kFixed[0]}, {kOriginals[1], kFixed[1]}};
+  Pairs pairs = {{Originals()[0], Fixed()[0]}, {Originals()[1], Fixed()[1]}};
   std::string foreign_note;
   if (options_.skip_foreign) {
     foreign_note = "bench/foreign's targets skipped (--skip=foreign).\n\n";
   } else {
     std::vector<std::string> missing;
-    for (const std::string& file : kForeignFiles) {
+    for (const char* file : kForeignFiles) {
       if (!std::filesystem::exists(file)) missing.push_back(file);
     }
     if (missing.empty()) {
-      pairs.insert(pairs.end(), kForeign.begin(), kForeign.end());
+      pairs.insert(pairs.end(), Foreign().begin(), Foreign().end());
     } else {
       foreign_note = absl::StrCat("bench/foreign's targets skipped: ",
                                   absl::StrJoin(missing, ", "),
@@ -606,7 +623,7 @@ absl::Status Bench::Matrix() {
   // One hunt per column, every race target in it (chaos: not the static Go
   // binaries, in which the shim cannot act and the wrapper refuses it).
   std::vector<std::pair<std::string, std::vector<std::string>>> column_targets;
-  for (const auto& [column, profile] : kMatrixColumns) {
+  for (const auto& [column, profile] : MatrixColumns()) {
     std::vector<std::string> targets;
     for (const auto& [original, fixed] : pairs) {
       if (absl::StartsWith(profile, "chaos") && IsGo(original)) continue;
