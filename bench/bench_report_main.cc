@@ -31,28 +31,6 @@ ABSL_FLAG(double, confidence, 0.95, "the gate's confidence");
 
 namespace {
 
-absl::StatusOr<std::vector<flaky::bench::BenchHunt>> ReadHunts(
-    const std::string& path) {
-  // Read-only use: copying failing logs is the hunt's business.
-  flaky::results::StoreOptions options;
-  options.keep_logs = false;
-  FLAKY_ASSIGN_OR_RETURN(std::unique_ptr<flaky::results::Store> store,
-                         flaky::results::Store::Open(path, options));
-  FLAKY_ASSIGN_OR_RETURN(std::vector<flaky::results::HuntRecord> records,
-                         store->ListHunts());
-  std::vector<flaky::bench::BenchHunt> hunts;
-  for (flaky::results::HuntRecord& record : records) {
-    if (!flaky::bench::ParseBenchHuntName(record.id)) continue;
-    flaky::bench::BenchHunt hunt;
-    flaky::results::Filter filter;
-    filter.hunt_ids = {record.id};
-    FLAKY_ASSIGN_OR_RETURN(hunt.trials, store->ListTrials(filter));
-    hunt.hunt = std::move(record);
-    hunts.push_back(std::move(hunt));
-  }
-  return hunts;
-}
-
 absl::StatusOr<std::string> Table(const std::string& section) {
   const std::string store = absl::GetFlag(FLAGS_store);
   if (store.empty()) return absl::InvalidArgumentError("--store is required");
@@ -60,7 +38,7 @@ absl::StatusOr<std::string> Table(const std::string& section) {
   gate.max_rate = absl::GetFlag(FLAGS_max_rate);
   gate.confidence = absl::GetFlag(FLAGS_confidence);
   FLAKY_ASSIGN_OR_RETURN(std::vector<flaky::bench::BenchHunt> hunts,
-                         ReadHunts(store));
+                         flaky::bench::LoadBenchHunts(store));
   if (section == "detection") {
     return flaky::bench::DetectionTable(hunts, gate,
                                         absl::GetFlag(FLAGS_baseline));

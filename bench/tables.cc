@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -101,6 +102,32 @@ struct DetectionRow {
 };
 
 }  // namespace
+
+absl::StatusOr<std::vector<BenchHunt>> LoadBenchHunts(
+    const std::string& path, const std::vector<std::string>& ids) {
+  // Read-only use: copying failing logs is the hunt's business.
+  results::StoreOptions options;
+  options.keep_logs = false;
+  options.read_only = true;
+  FLAKY_ASSIGN_OR_RETURN(std::unique_ptr<results::Store> store,
+                         results::Store::Open(path, options));
+  FLAKY_ASSIGN_OR_RETURN(std::vector<results::HuntRecord> records,
+                         store->ListHunts());
+  std::vector<BenchHunt> hunts;
+  for (results::HuntRecord& record : records) {
+    if (!ParseBenchHuntName(record.id)) continue;
+    if (!ids.empty() && std::find(ids.begin(), ids.end(), record.id) == ids.end()) {
+      continue;
+    }
+    BenchHunt hunt;
+    results::Filter filter;
+    filter.hunt_ids = {record.id};
+    FLAKY_ASSIGN_OR_RETURN(hunt.trials, store->ListTrials(filter));
+    hunt.hunt = std::move(record);
+    hunts.push_back(std::move(hunt));
+  }
+  return hunts;
+}
 
 std::optional<BenchHuntName> ParseBenchHuntName(absl::string_view id) {
   const size_t first = id.find('.');

@@ -36,6 +36,13 @@ struct BenchHuntName {
   std::string rep;
 };
 
+// LoadBenchHunts reads every hunt of the store at `path` whose id is
+// SECTION.FAMILY.REP (only those in `ids`, when given), with its trials,
+// oldest first, without writing to it. Errors are Store::Open's and its
+// reads'.
+absl::StatusOr<std::vector<BenchHunt>> LoadBenchHunts(
+    const std::string& path, const std::vector<std::string>& ids = {});
+
 // ParseBenchHuntName splits "SECTION.FAMILY.REP"; nullopt for other ids.
 // FAMILY may itself contain dots only if REP does not: the last dot ends it.
 std::optional<BenchHuntName> ParseBenchHuntName(absl::string_view id);

@@ -1,5 +1,7 @@
 #include "bench/tables.h"
 
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -170,6 +172,39 @@ TEST(ThroughputTable, CountsRunsAndTrialsPerSecond) {
   // 100 trials in 120 s overall; from 0.9 s to 100 s while tests ran.
   EXPECT_THAT(*table, HasSubstr("| `flaky hunt` bazel_runs (bazel_runs) | 100 | "
                                 "100 | 120 | 0.8 | 1.0 |"));
+}
+
+TEST(LoadBenchHunts, ReadsBenchHuntsWithTheirTrials) {
+  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/load.db");
+  {
+    absl::StatusOr<std::unique_ptr<results::Store>> store = results::Store::Open(path);
+    ASSERT_THAT(store.status(), ::flaky::testing::IsOk());
+    for (const std::string id : {"detect.none.1", "matrix.auto.1", "not-a-bench-hunt"}) {
+      results::HuntRecord hunt;
+      hunt.id = id;
+      hunt.started_at = absl::FromUnixSeconds(100);
+      ASSERT_THAT((*store)->BeginHunt(hunt), ::flaky::testing::IsOk());
+      results::Trial trial;
+      trial.hunt_id = id;
+      trial.target = "//t:a";
+      trial.started_at = absl::FromUnixSeconds(101);
+      ASSERT_THAT((*store)->InsertTrials({trial}), ::flaky::testing::IsOk());
+      ASSERT_THAT((*store)->FinishHunt(id, "done", absl::FromUnixSeconds(110)),
+                  ::flaky::testing::IsOk());
+    }
+  }
+  absl::StatusOr<std::vector<BenchHunt>> all = LoadBenchHunts(path);
+  ASSERT_THAT(all.status(), ::flaky::testing::IsOk());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].hunt.id, "detect.none.1");
+  EXPECT_EQ((*all)[0].trials.size(), 1u);
+  EXPECT_EQ((*all)[1].hunt.id, "matrix.auto.1");
+  absl::StatusOr<std::vector<BenchHunt>> one = LoadBenchHunts(path, {"matrix.auto.1"});
+  ASSERT_THAT(one.status(), ::flaky::testing::IsOk());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].trials[0].target, "//t:a");
+  EXPECT_THAT(LoadBenchHunts(absl::StrCat(std::getenv("TEST_TMPDIR"), "/none/x.db")).status(),
+              StatusIs(absl::StatusCode::kUnavailable));
 }
 
 }  // namespace
