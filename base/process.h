@@ -188,6 +188,12 @@ class Process {
   // new_process_group). Does nothing once the child has been reaped.
   void Signal(int sig);
 
+  // exit_fd is a descriptor that poll(2) reports readable once the child
+  // has ended (a pidfd), for waiting on many children at once; -1 without
+  // one (kernels before 5.3) or once the child is reaped. Poll, Wait or
+  // WaitFor still reap it.
+  int exit_fd() const { return status_.has_value() ? -1 : pidfd_.get(); }
+
   // exit_status is how the child ended, once Poll, Wait or WaitFor has
   // seen it end.
   const std::optional<ExitStatus>& exit_status() const { return status_; }

@@ -1,5 +1,6 @@
 #include "base/process.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -203,6 +204,27 @@ TEST(Process, WaitForReturnsTheStatusOfAProcessThatEnds) {
   absl::StatusOr<ExitStatus> status = process->WaitFor(absl::Seconds(60));
   ASSERT_THAT(status, IsOk());
   EXPECT_TRUE(status->Exited(4));
+}
+
+TEST(Process, ExitFdIsReadableOnlyOnceTheChildHasEnded) {
+  absl::StatusOr<Process> process = Process::Spawn({.argv = {"sh", "-c", "exit 5"}});
+  ASSERT_THAT(process, IsOk());
+  const int fd = process->exit_fd();
+  ASSERT_GE(fd, 0) << "no pidfd: kernel before 5.3?";
+  pollfd ended = {.fd = fd, .events = POLLIN, .revents = 0};
+  ASSERT_EQ(poll(&ended, 1, 60000), 1);  // a minute: never reached unless broken
+  EXPECT_TRUE(ended.revents & POLLIN);
+  EXPECT_TRUE(process->Wait().Exited(5));
+  EXPECT_EQ(process->exit_fd(), -1);  // reaped: no descriptor to wait on
+}
+
+TEST(Process, ExitFdStaysQuietWhileTheChildRuns) {
+  absl::StatusOr<Process> process = Process::Spawn({.argv = {"sleep", "60"}});
+  ASSERT_THAT(process, IsOk());
+  pollfd running = {.fd = process->exit_fd(), .events = POLLIN, .revents = 0};
+  EXPECT_EQ(poll(&running, 1, 50), 0);
+  process->Signal(SIGKILL);
+  EXPECT_EQ(poll(&running, 1, 60000), 1);
 }
 
 TEST(Process, WaitForKillsTheGroupOnTimeout) {

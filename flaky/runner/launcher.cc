@@ -26,6 +26,7 @@ class PosixProcess : public Process {
   ExitStatus Wait() override { return process_.Wait(); }
   void Interrupt() override { process_.Signal(SIGINT); }
   void Kill() override { process_.Signal(SIGKILL); }
+  int ExitFd() override { return process_.exit_fd(); }
 
  private:
   ::flaky::Process process_;

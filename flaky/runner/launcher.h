@@ -76,6 +76,11 @@ class Process {
 
   // Kill ends the process group at once (SIGKILL).
   virtual void Kill() = 0;
+
+  // ExitFd is a descriptor poll(2) reports readable once the process has
+  // ended, so a caller running many can sleep until one ends instead of
+  // polling each; -1 when there is none (test doubles, old kernels).
+  virtual int ExitFd() { return -1; }
 };
 
 // Launcher starts processes. Implementations are thread-compatible.
