@@ -337,6 +337,13 @@ absl::StatusOr<std::vector<std::string>> Hunter::ValidateTargets() {
 }
 
 absl::StatusOr<std::string> Hunter::ResolveWrapper() {
+  // A hunt of `none` alone never starts the wrapper (RunRound): no query
+  // for it, nothing more to build.
+  const bool needed =
+      RunsRemotely(options_.bazel.extra_flags) ||
+      std::any_of(states_.begin(), states_.end(),
+                  [](const ProfileState& state) { return !state.parsed.IsNone(); });
+  if (!needed) return std::string();
   if (options_.wrapper_candidates.empty()) return options_.wrapper;
   for (const std::string& candidate : options_.wrapper_candidates) {
     FLAKY_ASSIGN_OR_RETURN(
@@ -371,7 +378,7 @@ absl::Status Hunter::Build(const std::vector<std::string>& targets) {
       StopProcess(*build, options_.stop_grace, clock_, env_.hurry);
       return absl::CancelledError("interrupted while building");
     }
-    clock_.SleepFor(options_.poll_interval);
+    SleepUntilEnd(*build, clock_, options_.poll_interval);
   }
   if (!status->Exited(0)) return BazelFailed("bazel build", *status, log);
   return absl::OkStatus();
@@ -562,7 +569,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
       }
       break;
     }
-    clock_.SleepFor(options_.poll_interval);
+    SleepUntilEnd(*bazel, clock_, options_.poll_interval);
   }
   FLAKY_RETURN_IF_ERROR(Flush());
   if (results_error_) return *results_error_;

@@ -234,12 +234,22 @@ TEST_F(HuntTest, WrapperFallsBackToTheExternalRepositoryLabel) {
 }
 
 TEST_F(HuntTest, MissingWrapperIsAClearError) {
+  options_.profiles = {"none", "hogs:1"};
   bazel_.labels = {};
   EXPECT_THAT(Hunt(), StatusIs(absl::StatusCode::kFailedPrecondition,
                                HasSubstr("the starve wrapper is not in this "
                                          "workspace (tried //flaky/starve:"
                                          "starve, @flaky//flaky/starve:starve)")));
   EXPECT_EQ(bazel_.invocations, 0);
+}
+
+TEST_F(HuntTest, AHuntOfNoneAloneNeedsNoWrapper) {
+  options_.profiles = {"none"};
+  bazel_.labels = {};  // no wrapper anywhere
+  absl::StatusOr<HuntResult> result = Hunt();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->wrapper, "");
+  EXPECT_EQ(result->runs, 5);
 }
 
 TEST_F(HuntTest, InterruptStopsBazelKeepsCompletedTrialsAndMarksTheHunt) {

@@ -1,5 +1,6 @@
 #include "flaky/runner/launcher.h"
 
+#include <poll.h>
 #include <signal.h>
 
 #include <memory>
@@ -65,6 +66,16 @@ absl::StatusOr<CommandResult> PosixLauncher::Run(const Command& command) {
   FLAKY_ASSIGN_OR_RETURN(RunResult run, RunProcess(options));
   return CommandResult{run.status, std::move(run.stdout_text),
                        std::move(run.stderr_text)};
+}
+
+void SleepUntilEnd(Process& process, Clock& clock, absl::Duration longest) {
+  const int fd = process.ExitFd();
+  if (fd < 0) {
+    clock.SleepFor(longest);
+    return;
+  }
+  pollfd ended = {.fd = fd, .events = POLLIN, .revents = 0};
+  poll(&ended, 1, static_cast<int>(absl::ToInt64Milliseconds(longest)));
 }
 
 ExitStatus StopProcess(Process& process, absl::Duration grace, Clock& clock,

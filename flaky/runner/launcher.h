@@ -113,6 +113,12 @@ class PosixLauncher : public Launcher {
 // FindOnPath finds a program on a PATH value (base/process.h).
 using ::flaky::FindOnPath;
 
+// SleepUntilEnd sleeps until `process` ends or `longest` has passed,
+// whichever comes first: a caller polling a process wakes at its end
+// instead of up to `longest` later. Without an ExitFd it sleeps `longest`
+// on `clock`.
+void SleepUntilEnd(Process& process, Clock& clock, absl::Duration longest);
+
 // StopProcess interrupts `process`, gives it `grace` (on `clock`) to end,
 // then kills it, and returns how it ended. When `hurry` is set (at once or
 // during the grace), the grace ends there and the process is killed.
