@@ -46,7 +46,7 @@ Sizes QuickSizes() {
   sizes.loop_runs = 50;
   sizes.overhead_runs = 10;
   sizes.calibration_hunts = 10000;
-  sizes.direct_none_runs = 100;
+  sizes.direct_none_seconds = 10;
   sizes.direct_best_runs = 100;
   sizes.matrix_runs = 4;
   sizes.fixed_runs = 6;

@@ -58,7 +58,10 @@ struct Sizes {
   int loop_runs = 500;           // tight-loop runs per core
   int overhead_runs = 100;       // wrapper overhead runs per profile
   int calibration_hunts = 1000000;
-  int direct_none_runs = 5000;   // direct detection under none: the most runs
+  // Direct detection under none: how long it hunts (not until a verdict:
+  // its CLEAN, which comes at 3332 clean runs, would end it long before
+  // it could show the best profile's lead). Seconds.
+  int direct_none_seconds = 300;
   int direct_best_runs = 2000;   // direct detection under the best profile
   int matrix_runs = 60;          // per matrix target and profile: the most runs
   int fixed_runs = 300;          // per fixed twin in the matrix
