@@ -754,13 +754,17 @@ absl::Status Hunter::Fail(absl::Status status) {
   if (hunt_begun_) {
     // Keep what completed; the hunt's row says why it ended.
     (void)Flush();
-    (void)store_->FinishHunt(
-        result_.hunt_id,
-        results::FormatHuntStatus(absl::IsCancelled(status)
-                                      ? results::HuntStatus::kInterrupted
-                                      : results::HuntStatus::kFailed,
-                                  status.message()),
-        clock_.Now());
+    const results::HuntStatus ending = absl::IsCancelled(status)
+                                           ? results::HuntStatus::kInterrupted
+                                           : results::HuntStatus::kFailed;
+    if (!store_->FinishHunt(result_.hunt_id, results::FormatHuntStatus(ending, status.message()),
+                            clock_.Now())
+             .ok() &&
+        ending == results::HuntStatus::kFailed) {
+      // The store cannot take it (a full disk): the next flaky reads the
+      // reason from the note reserved at the start (recovery.h).
+      (void)WriteEndNote(result_.work_dir, status.message());
+    }
   }
   return status;
 }
@@ -797,6 +801,8 @@ absl::StatusOr<HuntResult> Hunter::Run() {
   sinks_.insert(sinks_.end(), env_.sinks.begin(), env_.sinks.end());
   sinks_.push_back(&progress_);
   FLAKY_RETURN_IF_ERROR(MakeDirectories(result_.work_dir));
+  // A fallback only: a hunt that cannot reserve it runs all the same.
+  (void)ReserveEndNote(result_.work_dir);
   SettleAbandoned();
   FLAKY_ASSIGN_OR_RETURN(result_.targets, ValidateTargets());
   FLAKY_ASSIGN_OR_RETURN(result_.wrapper, ResolveWrapper());

@@ -1,6 +1,7 @@
 #include "flaky/runner/recovery.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <functional>
 #include <iterator>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -282,15 +284,65 @@ absl::StatusOr<std::vector<SettledHunt>> SettleAbandonedHunts(
         result.recovery.problems.push_back(std::string(removed.message()));
       }
     }
+    result.unstored_failure = ReadEndNote(work_dir);
     FLAKY_RETURN_IF_ERROR(store.FinishHunt(
         hunt.id,
-        results::FormatHuntStatus(results::HuntStatus::kAbandoned,
-                                  results::AbandonedReason(hunt.owner_pid)),
+        result.unstored_failure.has_value()
+            ? results::FormatHuntStatus(results::HuntStatus::kFailed, *result.unstored_failure)
+            : results::FormatHuntStatus(results::HuntStatus::kAbandoned,
+                                        results::AbandonedReason(hunt.owner_pid)),
         clock.Now()));
     result.settled = true;
     settled.push_back(std::move(result));
   }
   return settled;
+}
+
+namespace {
+
+std::string EndNotePath(const std::string& work_dir) {
+  return absl::StrCat(work_dir, "/end_note");
+}
+
+}  // namespace
+
+absl::Status ReserveEndNote(const std::string& work_dir) {
+  const std::string path = EndNotePath(work_dir);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << std::string(kEndNoteBytes, '\n');
+  out.flush();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+absl::Status WriteEndNote(const std::string& work_dir, absl::string_view reason) {
+  const std::string path = EndNotePath(work_dir);
+  // In place, over the reserved bytes: on a full disk a new block could
+  // not be had.
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot open ", path, ": ", strerror(errno)));
+  }
+  const absl::string_view text = reason.substr(0, kEndNoteBytes);
+  const ssize_t written = pwrite(fd, text.data(), text.size(), 0);
+  const int write_error = errno;
+  // What is left of the reservation is newlines, which ReadEndNote strips.
+  close(fd);
+  if (written != static_cast<ssize_t>(text.size())) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", path, ": ", strerror(write_error)));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> ReadEndNote(const std::string& work_dir) {
+  std::ifstream in(EndNotePath(work_dir), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string reason(absl::StripAsciiWhitespace(text.str()));
+  if (reason.empty()) return std::nullopt;
+  return reason;
 }
 
 std::string DescribeSettled(const SettledHunt& hunt) {
@@ -302,7 +354,10 @@ std::string DescribeSettled(const SettledHunt& hunt) {
   }
   const Recovery& recovery = hunt.recovery;
   std::string line = absl::StrCat(
-      "flaky: hunt ", hunt.hunt_id, " was abandoned (its process ", hunt.owner_pid, " died): ",
+      "flaky: hunt ", hunt.hunt_id,
+      hunt.unstored_failure.has_value()
+          ? absl::StrCat(" failed and could not store why (", *hunt.unstored_failure, "): ")
+          : absl::StrCat(" was abandoned (its process ", hunt.owner_pid, " died): "),
       recovery.runs > 0
           ? absl::StrCat("recovered ", Count(recovery.runs, "run"), " (",
                          Count(recovery.trials, "trial"), ") from Bazel's build events")

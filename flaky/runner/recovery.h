@@ -22,6 +22,7 @@
 #ifndef FLAKY_RUNNER_RECOVERY_H_
 #define FLAKY_RUNNER_RECOVERY_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -127,10 +128,39 @@ SettleOptions LocalSettleOptions(const std::string& host, Clock& clock);
 absl::StatusOr<std::vector<results::HuntRecord>> FindAbandonedHunts(
     results::Store& store, const SettleOptions& options);
 
+// A hunt that fails may be unable to store why: on a full disk the store's
+// own write fails. Its end note is a file in its work directory whose room
+// is taken at the hunt's start (ReserveEndNote), so that the failing hunt
+// can still write its reason into it (WriteEndNote, no new blocks needed)
+// and the flaky that settles the hunt records that reason instead of
+// "its process died".
+//
+//   ReserveEndNote(work_dir);                      // at the start
+//   WriteEndNote(work_dir, "the disk is full: ..."); // when FinishHunt failed
+//   ReadEndNote(work_dir);                         // the next flaky
+
+// kEndNoteBytes is the room an end note has; longer reasons are cut.
+inline constexpr size_t kEndNoteBytes = 4096;
+
+// ReserveEndNote writes `work_dir`/end_note, kEndNoteBytes of newlines.
+// Unavailable when it cannot (the hunt goes on: the note is a fallback).
+absl::Status ReserveEndNote(const std::string& work_dir);
+
+// WriteEndNote overwrites the reserved note with `reason` (at most
+// kEndNoteBytes), in place. Unavailable when it cannot.
+absl::Status WriteEndNote(const std::string& work_dir, absl::string_view reason);
+
+// ReadEndNote returns the note's reason, nullopt when there is none (no
+// file, or only the reserved newlines).
+std::optional<std::string> ReadEndNote(const std::string& work_dir);
+
 // SettledHunt is what SettleAbandonedHunts did with one hunt.
 struct SettledHunt {
   std::string hunt_id;
   int64_t owner_pid = 0;
+  // The reason the hunt failed with but could not store (its end note);
+  // the hunt is then marked failed with it, not abandoned.
+  std::optional<std::string> unstored_failure;
   // settled: its runs were recovered and it is marked abandoned. False
   // when its Bazel was still writing after options.bazel_wait
   // (bazel_pid): it stays `running` for a later flaky to settle.
@@ -142,7 +172,9 @@ struct SettledHunt {
 // SettleAbandonedHunts settles every hunt FindAbandonedHunts returns: waits
 // (up to options.bazel_wait) for a Bazel still writing its last round,
 // recovers its runs (RecoverHuntRuns), removes its cgroups, and marks it
-// FormatHuntStatus(kAbandoned, AbandonedReason(pid)). Settling twice, or
+// FormatHuntStatus(kAbandoned, AbandonedReason(pid)), or, when its end
+// note holds the failure it could not store, FormatHuntStatus(kFailed,
+// that reason). Settling twice, or
 // in two processes at once, stores nothing twice. Errors: the store's
 // (the hunt then stays `running` and a later flaky tries again);
 // InvalidArgument without a clock.

@@ -220,6 +220,38 @@ TEST_F(RecoveryTest, TheNextHuntSettlesHuntsWhoseProcessDied) {
   EXPECT_EQ(hunts[1].owner_pid, getpid());
 }
 
+TEST_F(RecoveryTest, AFailureTheHuntCouldNotStoreIsRecordedFromItsEndNote) {
+  const pid_t dead = HuntAndDie(2);
+  const std::string work_dir = dir_ + "/flaky.db.hunts/h1";
+  // The hunt reserved its note at the start: nothing in it yet.
+  EXPECT_EQ(ReadEndNote(work_dir), std::nullopt);
+  ASSERT_THAT(WriteEndNote(work_dir, "the disk is full: 0 bytes left"), IsOk());
+  EXPECT_EQ(ReadEndNote(work_dir), "the disk is full: 0 bytes left");
+  std::unique_ptr<results::Store> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<SettledHunt>> settled = SettleAbandonedHunts(*store, Settle());
+  ASSERT_THAT(settled, IsOk());
+  ASSERT_EQ(settled->size(), 1u);
+  EXPECT_EQ((*settled)[0].owner_pid, dead);
+  EXPECT_EQ(Hunts(*store)[0].status, "failed: the disk is full: 0 bytes left");
+  EXPECT_THAT(DescribeSettled((*settled)[0]),
+              HasSubstr("flaky: hunt h1 failed and could not store why (the disk is full: "
+                        "0 bytes left): "));
+}
+
+TEST(EndNote, KeepsAtMostItsRoomAndWritesInPlace) {
+  const std::string work_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/end_note_dir");
+  mkdir(work_dir.c_str(), 0755);
+  EXPECT_EQ(ReadEndNote(work_dir), std::nullopt);  // no note at all
+  EXPECT_THAT(WriteEndNote(work_dir, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_THAT(ReserveEndNote(work_dir), IsOk());
+  ASSERT_THAT(WriteEndNote(work_dir, std::string(kEndNoteBytes + 10, 'r')), IsOk());
+  EXPECT_EQ(ReadEndNote(work_dir), std::string(kEndNoteBytes, 'r'));
+  struct stat note;
+  ASSERT_EQ(stat((work_dir + "/end_note").c_str(), &note), 0);
+  EXPECT_EQ(static_cast<size_t>(note.st_size), kEndNoteBytes);  // never grown
+}
+
 TEST_F(RecoveryTest, ATruncatedLastLineIsReadAndOverwrittenOutputsAreLost) {
   options_.batch_trials = 1000;
   HuntAndDie(8);
