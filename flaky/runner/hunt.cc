@@ -136,6 +136,9 @@ struct ProfileState {
   int64_t rounds_runs = 0;
   absl::Duration wall = absl::ZeroDuration();  // time its rounds took
   bool done = false;
+  // Targets the profile cannot be applied to (an auto arm goes on with the
+  // others): chaos on a statically linked test, say.
+  std::vector<std::string> refused_targets = {};
 };
 
 // Rounds of an auto search before it has a winner: enough runs to rank a
@@ -189,6 +192,12 @@ class Hunter {
   // SkipArm takes an arm that cannot be applied out of the search; an
   // error when it was the last one.
   absl::Status SkipArm(ProfileState& state);
+  // RefuseTarget takes the target the wrapper refused out of an arm that
+  // has others left and says so; false when it has none (the arm must be
+  // skipped).
+  bool RefuseTarget(ProfileState& state);
+  // TargetsOf are the hunt's targets less those `state` refused.
+  std::vector<std::string> TargetsOf(const ProfileState& state) const;
   bool StopRequested() const { return env_.stop->load(); }
   // SettleAbandoned settles the hunts of this host whose process died
   // (recovery.h) and says what it did.
@@ -210,6 +219,7 @@ class Hunter {
   absl::Time started_;
   RunContext context_;
   std::optional<std::string> starve_error_;
+  std::string starve_error_target_;   // the target whose run it was
   bool starve_error_remote_ = false;  // the wrapper failed on a remote worker
   // results_error_: a run whose results cannot be read here (left in the
   // remote cache); the hunt stops with it.
@@ -455,6 +465,7 @@ absl::Status Hunter::HandleResults(ProfileState& state,
         // The wrapper ran nothing: counting this as a test failure would
         // report starvation that never happened.
         starve_error_ = reading.reason;
+        starve_error_target_ = run.label;
         starve_error_remote_ = run.strategy == "remote";
         return absl::OkStatus();
     }
@@ -487,7 +498,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
   FLAKY_RETURN_IF_ERROR(WriteRoundRecord(RoundRecordPath(result_.work_dir, round_),
                                          {.round = round_,
                                           .context = context_,
-                                          .targets = result_.targets,
+                                          .targets = TargetsOf(state),
                                           .runs = runs,
                                           .run_offset = state.rounds_runs,
                                           .max_log_bytes = options_.max_log_bytes,
@@ -498,7 +509,7 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
   // names the worker that ran them.
   const bool wrapped_run = !state.parsed.IsNone() || RunsRemotely(options_.bazel.extra_flags);
   TestInvocation invocation{
-      .targets = result_.targets,
+      .targets = TargetsOf(state),
       .profile = state.text,
       .runs = runs,
       .wrapper = wrapped_run ? result_.wrapper : "",
@@ -665,7 +676,12 @@ absl::StatusOr<RoundEnd> Hunter::RunDirectRoundOf(ProfileState& state, int runs,
                                                   const TestInvocation& invocation) {
   const absl::Time round_start = clock_.Now();
   DirectRoundOptions round;
-  round.tests = direct_->tests;
+  for (const DirectTest& test : direct_->tests) {
+    if (std::find(state.refused_targets.begin(), state.refused_targets.end(), test.label) ==
+        state.refused_targets.end()) {
+      round.tests.push_back(test);
+    }
+  }
   round.runs = runs;
   round.jobs = direct_->jobs;
   if (!direct_->wrapper.empty() && !invocation.wrapper.empty()) {
@@ -721,6 +737,28 @@ void Hunter::EndSearchPass() {
         absl::StrJoin(after, ", "),
         search_->Winner().has_value() ? " (the winner)" : ""));
   }
+}
+
+std::vector<std::string> Hunter::TargetsOf(const ProfileState& state) const {
+  std::vector<std::string> targets;
+  for (const std::string& target : result_.targets) {
+    if (std::find(state.refused_targets.begin(), state.refused_targets.end(), target) ==
+        state.refused_targets.end()) {
+      targets.push_back(target);
+    }
+  }
+  return targets;
+}
+
+bool Hunter::RefuseTarget(ProfileState& state) {
+  if (starve_error_target_.empty() || TargetsOf(state).size() < 2) return false;
+  state.refused_targets.push_back(starve_error_target_);
+  progress_.Message(absl::StrCat("flaky: auto: ", state.text, " cannot be applied to ",
+                                 starve_error_target_, ": ", *starve_error_,
+                                 "; it goes on with the other targets"));
+  starve_error_.reset();
+  starve_error_target_.clear();
+  return true;
 }
 
 absl::Status Hunter::SkipArm(ProfileState& state) {
@@ -898,6 +936,15 @@ absl::StatusOr<HuntResult> Hunter::Run() {
       const absl::Duration wall_before = state.wall;
       absl::StatusOr<RoundEnd> end = RunRound(state, runs);
       if (!end.ok() && search_.has_value() && starve_error_.has_value()) {
+        if (RefuseTarget(state)) {
+          // Its other targets' runs of this round count for the arm.
+          absl::Status recorded = search_->Record(
+              state.text, state.runs_done - runs_before,
+              state.failed_runs - failed_before, state.wall - wall_before);
+          if (!recorded.ok()) return Fail(recorded);
+          ran = true;
+          continue;
+        }
         if (absl::Status skipped = SkipArm(state); !skipped.ok()) return Fail(skipped);
         continue;
       }

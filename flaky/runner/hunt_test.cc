@@ -523,6 +523,37 @@ TEST_F(HuntTest, AutoSearchKeepsTheArmThatFailsMostAndNamesIt) {
   EXPECT_EQ(profiles, (std::set<std::string>{"hogs:2", "none", "taskset:0"}));
 }
 
+TEST_F(HuntTest, AnArmOneTargetRefusesGoesOnWithTheOthers) {
+  bazel_.query_output = "cc_test rule //t:a_test\ncc_test rule //t:b_test\n";
+  options_.targets = {"//t:..."};
+  options_.auto_search = true;
+  options_.profiles = {"chaos:1", "hogs:2"};
+  options_.runs = 20;
+  // chaos:1 cannot act in b_test (a static binary, say) and fails a_test
+  // every other run; hogs:2 never fails either.
+  bazel_.unappliable_for = {{"//t:b_test", "chaos:1"}};
+  bazel_.fails_for = [](const std::string& target, const std::string& profile, int run) {
+    return profile == "chaos:1" && target == "//t:a_test" && run % 2 == 0;
+  };
+  absl::StatusOr<HuntResult> result = Hunt();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->auto_winner, "chaos:1");
+  EXPECT_THAT(out_.str(), HasSubstr("flaky: auto: chaos:1 cannot be applied to //t:b_test: "));
+  EXPECT_THAT(out_.str(), HasSubstr("; it goes on with the other targets"));
+  const std::vector<std::string> tests = bazel_.TestCommands();
+  ASSERT_GE(tests.size(), 3u);
+  EXPECT_THAT(tests[0], HasSubstr("--profile=chaos:1 "));
+  EXPECT_THAT(tests[0], ::testing::EndsWith("-- //t:a_test //t:b_test"));
+  // After the refusal, chaos:1 runs a_test alone; hogs:2 both.
+  for (size_t i = 1; i < tests.size(); ++i) {
+    if (absl::StrContains(tests[i], "--profile=chaos:1 ")) {
+      EXPECT_THAT(tests[i], ::testing::EndsWith("-- //t:a_test")) << i;
+    } else {
+      EXPECT_THAT(tests[i], ::testing::EndsWith("-- //t:a_test //t:b_test")) << i;
+    }
+  }
+}
+
 TEST_F(HuntTest, AutoSearchFailsWhenNoArmApplies) {
   options_.auto_search = true;
   options_.profiles = {"hogs:2", "cgroup:20"};

@@ -130,7 +130,7 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
     extra += absl::StrCat("flaky-starve: error: ", profile,
                           ": not on this machine\n");
   }
-  const bool starve_error = absl::StrContains(extra, "flaky-starve: error:");
+  const bool profile_error = absl::StrContains(extra, "flaky-starve: error:");
   // One testResult per target of the command line (after "--"), each with
   // its own files.
   std::vector<std::string> targets;
@@ -142,6 +142,12 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
   }
   for (size_t t = 0; t < targets.size(); ++t) {
     const std::string& target = targets[t];
+    std::string target_extra = extra;
+    if (bazel_.unappliable_for.count({target, profile}) > 0) {
+      target_extra += absl::StrCat("flaky-starve: error: ", profile, ": cannot act in ",
+                                   target, "\n");
+    }
+    const bool starve_error = profile_error || target_extra != extra;
     const bool failed = bazel_.fails_for     ? bazel_.fails_for(target, profile, run)
                         : bazel_.fails_under ? bazel_.fails_under(profile, run)
                                              : bazel_.fails(run);
@@ -152,7 +158,7 @@ std::optional<ExitStatus> FakeTestProcess::Poll() {
     std::ofstream(run_dir + "/test.xml")
         << CaseXml(failed, run, bazel_.with_skipped_case, bazel_.case_seconds);
     std::ofstream(run_dir + "/test.log")
-        << extra
+        << target_extra
         << (bazel_.repeat_iterations > 0
                 ? RepeatLog(bazel_.repeat_iterations, failed)
                 : "[ RUN      ] Suite.Race\n");

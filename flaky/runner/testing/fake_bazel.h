@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -66,6 +67,9 @@ class FakeBazel : public Launcher {
       fails_for;
   // Profiles whose wrapper reports that they cannot be applied.
   std::set<std::string> unappliable;
+  // (target, profile) pairs whose wrapper reports so, for that target only
+  // (chaos on a statically linked test binary).
+  std::set<std::pair<std::string, std::string>> unappliable_for;
   std::function<std::string(int run)> log_extra = [](int) { return ""; };
   int repeat_iterations = 0;  // > 0: logs carry gtest_repeat output
   int garbage_after_run = -1;  // writes a malformed BEP line after it
