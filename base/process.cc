@@ -27,6 +27,25 @@
 #include "base/status_macros.h"
 
 namespace flaky {
+
+// ChildStreams is the descriptors a child's stdin, stdout and stderr become
+// (-1: ours), with the parent's ends of the capture pipes.
+struct ChildStreams {
+  Fd in;
+  Fd out;
+  Fd err;
+  Fd out_read;
+  Fd err_read;
+
+  // CloseChildEnds closes, in the parent after fork, what only the child
+  // uses: a capture is at EOF only once no writer is left.
+  void CloseChildEnds() {
+    in.Close();
+    out.Close();
+    err.Close();
+  }
+};
+
 namespace {
 
 // Which step of starting the child failed, sent with errno over a
@@ -95,24 +114,6 @@ int WaitBlocking(pid_t pid) {
   return wait_status;
 }
 
-// Streams is the descriptors a child's stdin, stdout and stderr become
-// (-1: ours), with the parent's ends of the capture pipes.
-struct Streams {
-  Fd in;
-  Fd out;
-  Fd err;
-  Fd out_read;
-  Fd err_read;
-
-  // CloseChildEnds closes, in the parent after fork, what only the child
-  // uses: a capture is at EOF only once no writer is left.
-  void CloseChildEnds() {
-    in.Close();
-    out.Close();
-    err.Close();
-  }
-};
-
 absl::StatusOr<Fd> OpenOutputFile(const std::string& path,
                                   const std::string& name) {
   const int fd =
@@ -125,7 +126,7 @@ absl::StatusOr<Fd> OpenOutputFile(const std::string& path,
   return Fd(fd);
 }
 
-absl::Status OpenStreams(const SpawnOptions& options, Streams& streams) {
+absl::Status OpenStreams(const SpawnOptions& options, ChildStreams& streams) {
   const std::string name = NameOf(options);
   if (!options.inherit_stdin) {
     const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -176,7 +177,7 @@ absl::Status OpenStreams(const SpawnOptions& options, Streams& streams) {
 // SetUpChild runs in the child between fork and exec (or the body): only
 // async-signal-safe calls.
 void SetUpChild(const SpawnOptions& options, pid_t parent,
-                const Streams& streams) {
+                const ChildStreams& streams) {
   if (options.new_process_group) setpgid(0, 0);
   if (options.parent_death_signal != 0) {
     prctl(PR_SET_PDEATHSIG, options.parent_death_signal);
@@ -239,7 +240,7 @@ absl::StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
   } else {
     sigemptyset(&mask);
   }
-  Streams streams;
+  ChildStreams streams;
   FLAKY_RETURN_IF_ERROR(OpenStreams(options, streams));
   absl::StatusOr<Pipe> error_pipe = MakePipe();
   absl::StatusOr<Pipe> go_pipe =
@@ -287,19 +288,7 @@ absl::StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
     (void)!write(error_pipe->write.get(), &failure, sizeof(failure));
     _exit(kChildSetupFailed);
   }
-  streams.CloseChildEnds();
-  // Also set the group here, so a signal sent right after Spawn reaches
-  // the group even if the child has not run setpgid yet.
-  if (options.new_process_group) setpgid(pid, pid);
-  Process process;
-  process.name_ = name;
-  process.pid_ = pid;
-  process.own_group_ = options.new_process_group;
-  process.out_.fd = std::move(streams.out_read);
-  process.out_.max_bytes = options.stdout_to.max_bytes;
-  process.err_.fd = std::move(streams.err_read);
-  process.err_.max_bytes = options.stderr_to.max_bytes;
-  process.pidfd_ = Fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  Process process = Adopt(name, pid, options, streams);
   error_pipe->write.Close();
   if (options.hold) {
     go_pipe->read.Close();
@@ -318,7 +307,7 @@ absl::StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
 absl::StatusOr<Process> Process::Fork(const SpawnOptions& options,
                                       const std::function<void()>& body) {
   const std::string name = NameOf(options);
-  Streams streams;
+  ChildStreams streams;
   FLAKY_RETURN_IF_ERROR(OpenStreams(options, streams));
   const pid_t parent = getpid();
   const pid_t pid = fork();
@@ -331,7 +320,14 @@ absl::StatusOr<Process> Process::Fork(const SpawnOptions& options,
     body();
     _exit(0);
   }
+  return Adopt(name, pid, options, streams);
+}
+
+Process Process::Adopt(const std::string& name, pid_t pid, const SpawnOptions& options,
+                       ChildStreams& streams) {
   streams.CloseChildEnds();
+  // Also set the group here, so a signal sent right after the start
+  // reaches the group even if the child has not run setpgid yet.
   if (options.new_process_group) setpgid(pid, pid);
   Process process;
   process.name_ = name;

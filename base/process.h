@@ -138,6 +138,9 @@ struct SpawnOptions {
 // Process is a started child, owned by one caller. Movable; not
 // thread-safe. Destroying a Process whose child still runs SIGKILLs it
 // (its group with new_process_group) and reaps it: no zombie, no orphan.
+// ChildStreams are the descriptors a child is started with (process.cc).
+struct ChildStreams;
+
 class Process {
  public:
   // Spawn starts options.argv and returns once it has exec'd (or, with
@@ -214,6 +217,10 @@ class Process {
   };
 
   Process() = default;
+  // Adopt makes the Process of a child just forked: closes the child's ends
+  // of `streams`, sets its group, keeps the capture pipes and a pidfd.
+  static Process Adopt(const std::string& name, pid_t pid, const SpawnOptions& options,
+                       ChildStreams& streams);
   // Abandon kills and reaps a child that still runs.
   void Abandon();
 
