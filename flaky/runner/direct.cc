@@ -1,6 +1,5 @@
 #include "flaky/runner/direct.h"
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -307,28 +306,6 @@ std::string FallbackXml(const DirectTest& test, int exit_code, absl::Duration du
       "</testcase>\n  </testsuite>\n</testsuites>\n");
 }
 
-namespace {
-
-// WaitForAnEnd sleeps until one of `running` ends or `longest` has passed
-// (the stop flag and timeouts are checked that often). A test of a few ms
-// would otherwise wait most of a fixed poll interval for its slot to be
-// refilled; with every process's exit descriptor, poll(2) wakes at its end.
-void WaitForAnEnd(std::vector<Running>& running, Clock& clock, absl::Duration longest) {
-  std::vector<pollfd> fds;
-  for (Running& r : running) {
-    const int fd = r.process->ExitFd();
-    if (fd < 0) {  // a test double or an old kernel: the clock's sleep
-      clock.SleepFor(longest);
-      return;
-    }
-    fds.push_back({.fd = fd, .events = POLLIN, .revents = 0});
-  }
-  if (fds.empty()) return;
-  poll(fds.data(), fds.size(), static_cast<int>(absl::ToInt64Milliseconds(longest)));
-}
-
-}  // namespace
-
 absl::StatusOr<bool> RunDirectRound(
     const DirectRoundOptions& options, Launcher& launcher, Clock& clock,
     const std::atomic<bool>& stop, const std::atomic<bool>* hurry,
@@ -426,7 +403,14 @@ absl::StatusOr<bool> RunDirectRound(
         return handled;
       }
     }
-    if (!progressed) WaitForAnEnd(running, clock, options.poll_interval);
+    if (!progressed) {
+      // A test of a few ms would otherwise wait most of a poll interval for
+      // its slot to be refilled; the stop flag and timeouts are checked at
+      // least that often.
+      std::vector<Process*> processes;
+      for (Running& r : running) processes.push_back(r.process.get());
+      SleepUntilAnyEnds(processes, clock, options.poll_interval);
+    }
   }
   return false;
 }

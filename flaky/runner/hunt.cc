@@ -198,6 +198,13 @@ class Hunter {
   bool RefuseTarget(ProfileState& state);
   // TargetsOf are the hunt's targets less those `state` refused.
   std::vector<std::string> TargetsOf(const ProfileState& state) const;
+  // NeedsWrapper: `none` has nothing to apply and runs as plain `bazel
+  // test` would (Bazel spends several ms of CPU per run on a --run_under,
+  // direct runs an exec), except remotely, where the wrapper's record names
+  // the worker that ran it.
+  bool NeedsWrapper(const ProfileState& state) const {
+    return !state.parsed.IsNone() || RunsRemotely(options_.bazel.extra_flags);
+  }
   bool StopRequested() const { return env_.stop->load(); }
   // SettleAbandoned settles the hunts of this host whose process died
   // (recovery.h) and says what it did.
@@ -347,13 +354,12 @@ absl::StatusOr<std::vector<std::string>> Hunter::ValidateTargets() {
 }
 
 absl::StatusOr<std::string> Hunter::ResolveWrapper() {
-  // A hunt of `none` alone never starts the wrapper (RunRound): no query
-  // for it, nothing more to build.
-  const bool needed =
-      RunsRemotely(options_.bazel.extra_flags) ||
-      std::any_of(states_.begin(), states_.end(),
-                  [](const ProfileState& state) { return !state.parsed.IsNone(); });
-  if (!needed) return std::string();
+  // A hunt of `none` alone never starts the wrapper: no query for it,
+  // nothing more to build.
+  if (std::none_of(states_.begin(), states_.end(),
+                   [this](const ProfileState& state) { return NeedsWrapper(state); })) {
+    return std::string();
+  }
   if (options_.wrapper_candidates.empty()) return options_.wrapper;
   for (const std::string& candidate : options_.wrapper_candidates) {
     FLAKY_ASSIGN_OR_RETURN(
@@ -503,16 +509,11 @@ absl::StatusOr<RoundEnd> Hunter::RunRound(ProfileState& state, int runs) {
                                           .run_offset = state.rounds_runs,
                                           .max_log_bytes = options_.max_log_bytes,
                                           .bep_path = bep_path}));
-  // `none` has nothing to apply: its runs go without the wrapper, as plain
-  // `bazel test` would run them (Bazel spends several ms of CPU per run on a
-  // --run_under, and direct runs an exec). Remote runs keep it: its record
-  // names the worker that ran them.
-  const bool wrapped_run = !state.parsed.IsNone() || RunsRemotely(options_.bazel.extra_flags);
   TestInvocation invocation{
       .targets = TargetsOf(state),
       .profile = state.text,
       .runs = runs,
-      .wrapper = wrapped_run ? result_.wrapper : "",
+      .wrapper = NeedsWrapper(state) ? result_.wrapper : "",
       .allow_fallback = options_.allow_fallback,
       .cgroup_parent = state.parsed.cgroup ? cgroup_parent_ : "",
       // sched too: linux-sandbox's root has no CAP_SYS_NICE to undo idle,
@@ -676,9 +677,9 @@ absl::StatusOr<RoundEnd> Hunter::RunDirectRoundOf(ProfileState& state, int runs,
                                                   const TestInvocation& invocation) {
   const absl::Time round_start = clock_.Now();
   DirectRoundOptions round;
+  const std::vector<std::string> targets = TargetsOf(state);
   for (const DirectTest& test : direct_->tests) {
-    if (std::find(state.refused_targets.begin(), state.refused_targets.end(), test.label) ==
-        state.refused_targets.end()) {
+    if (std::find(targets.begin(), targets.end(), test.label) != targets.end()) {
       round.tests.push_back(test);
     }
   }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "base/process.h"
@@ -68,14 +69,19 @@ absl::StatusOr<CommandResult> PosixLauncher::Run(const Command& command) {
                        std::move(run.stderr_text)};
 }
 
-void SleepUntilEnd(Process& process, Clock& clock, absl::Duration longest) {
-  const int fd = process.ExitFd();
-  if (fd < 0) {
-    clock.SleepFor(longest);
-    return;
+void SleepUntilAnyEnds(const std::vector<Process*>& processes, Clock& clock,
+                       absl::Duration longest) {
+  std::vector<pollfd> fds;
+  for (Process* process : processes) {
+    const int fd = process->ExitFd();
+    if (fd < 0) {
+      clock.SleepFor(longest);
+      return;
+    }
+    fds.push_back({.fd = fd, .events = POLLIN, .revents = 0});
   }
-  pollfd ended = {.fd = fd, .events = POLLIN, .revents = 0};
-  poll(&ended, 1, static_cast<int>(absl::ToInt64Milliseconds(longest)));
+  if (fds.empty()) return;
+  poll(fds.data(), fds.size(), static_cast<int>(absl::ToInt64Milliseconds(longest)));
 }
 
 ExitStatus StopProcess(Process& process, absl::Duration grace, Clock& clock,

@@ -113,11 +113,17 @@ class PosixLauncher : public Launcher {
 // FindOnPath finds a program on a PATH value (base/process.h).
 using ::flaky::FindOnPath;
 
-// SleepUntilEnd sleeps until `process` ends or `longest` has passed,
-// whichever comes first: a caller polling a process wakes at its end
-// instead of up to `longest` later. Without an ExitFd it sleeps `longest`
-// on `clock`.
-void SleepUntilEnd(Process& process, Clock& clock, absl::Duration longest);
+// SleepUntilAnyEnds sleeps until one of `processes` ends or `longest` has
+// passed, whichever comes first: a caller polling processes wakes at an
+// end instead of up to `longest` later. When one has no ExitFd (a test
+// double) it sleeps `longest` on `clock`.
+void SleepUntilAnyEnds(const std::vector<Process*>& processes, Clock& clock,
+                       absl::Duration longest);
+
+// SleepUntilEnd is SleepUntilAnyEnds for one process.
+inline void SleepUntilEnd(Process& process, Clock& clock, absl::Duration longest) {
+  SleepUntilAnyEnds({&process}, clock, longest);
+}
 
 // StopProcess interrupts `process`, gives it `grace` (on `clock`) to end,
 // then kills it, and returns how it ended. When `hurry` is set (at once or
