@@ -178,6 +178,7 @@ constexpr std::pair<absl::string_view, SchedSpec::Mode> kSchedModes[] = {
     {"idle", SchedSpec::kIdle},
     {"nice", SchedSpec::kNice},
     {"fifo", SchedSpec::kFifo},
+    {"stall", SchedSpec::kStall},
 };
 
 absl::Status ParseSched(absl::string_view part, absl::string_view arg,
@@ -225,7 +226,7 @@ absl::Status ParseSched(absl::string_view part, absl::string_view arg,
     } else {
       return PartError(part, absl::StrCat("unknown sched option \"", field,
                                           "\"; expected ms=MIN-MAX, cpu, "
-                                          "idle, nice, fifo or fixed"));
+                                          "idle, nice, fifo, stall or fixed"));
     }
   }
   if (modes != 0) spec.modes = modes;

@@ -29,7 +29,7 @@
 //                                milliseconds (default 5-20, log-uniform);
 //                                cap = share of wall time a process may spend
 //                                stalled, in percent (default 10)
-//   sched:SEED[,ms=MIN-MAX][,cpu][,idle][,nice][,fifo][,fixed]
+//   sched:SEED[,ms=MIN-MAX][,cpu][,idle][,nice][,fifo][,stall][,fixed]
 //                                the wrapper's sidecar reschedules all the
 //                                test's threads (and its child processes')
 //                                at random change points, windows
@@ -38,10 +38,12 @@
 //                                `idle` puts one thread in SCHED_IDLE,
 //                                `nice` gives one nice 19, `fifo` one
 //                                SCHED_FIFO (privileged; its windows last at
-//                                most 50 ms). Without a mode listed:
-//                                cpu,idle,nice. SEED and `fixed` as for
-//                                chaos. Needs no LD_PRELOAD, so it reaches
-//                                static binaries, Go and JVM tests.
+//                                most 50 ms), `stall` takes the CPU from
+//                                all of them (a quarter of the windows).
+//                                Without a mode listed: cpu,idle,nice,stall.
+//                                SEED and `fixed` as for chaos. Needs no
+//                                LD_PRELOAD, so it reaches static binaries,
+//                                Go and JVM tests.
 //   env:K=V                      K matches [A-Za-z_][A-Za-z0-9_]*; V may not
 //                                contain '+'; repeatable with distinct keys
 #ifndef FLAKY_STARVE_PROFILE_H_
@@ -122,8 +124,13 @@ struct SchedSpec {
     kIdle = 2,  // one thread SCHED_IDLE
     kNice = 4,  // one thread nice 19
     kFifo = 8,  // one thread SCHED_FIFO 1
+    // The whole test loses its CPU: every thread SCHED_IDLE on one CPU
+    // that the sidecar keeps busy, as when a loaded machine or a VM's
+    // host takes the CPU away for tens of milliseconds. Needs idle's
+    // permission (SCHED_IDLE and back).
+    kStall = 16,
   };
-  static constexpr unsigned kDefaultModes = kCpu | kIdle | kNice;
+  static constexpr unsigned kDefaultModes = kCpu | kIdle | kNice | kStall;
 
   uint64_t seed = 0;
   // Window lengths are log-uniform in [min_ms, max_ms].
@@ -146,7 +153,7 @@ struct SchedSpec {
 };
 
 // SchedModeNames returns the names of `modes` in the order cpu, idle, nice,
-// fifo.
+// fifo, stall.
 std::vector<std::string> SchedModeNames(unsigned modes);
 
 // Profile is one starvation profile; an empty Profile is `none`.

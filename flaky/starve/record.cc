@@ -60,7 +60,8 @@ std::string AppliedRecord::ToJson() const {
       j["sched"]["counters"] = {{"windows", c.windows},
                                 {"threads", c.threads},
                                 {"changes", c.changes},
-                                {"refused", c.refused}};
+                                {"refused", c.refused},
+                                {"stalls", c.stalls}};
     } else {
       j["sched"]["counters"] = nullptr;
     }
@@ -141,6 +142,8 @@ absl::StatusOr<AppliedRecord> ParseAppliedRecord(absl::string_view json) {
         counters.threads = it->at("threads").get<uint64_t>();
         counters.changes = it->at("changes").get<uint64_t>();
         counters.refused = it->at("refused").get<uint64_t>();
+        // Absent in records written before stalls existed.
+        counters.stalls = it->value("stalls", uint64_t{0});
         sched.counters = counters;
       }
       record.sched = sched;

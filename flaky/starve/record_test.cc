@@ -144,7 +144,7 @@ TEST(AppliedRecord, SchedRoundTripsAndGivesTheSeedWithoutChaos) {
   EXPECT_FALSE(parsed->sched->counters.has_value());
   EXPECT_EQ(parsed->seed, std::optional<uint64_t>(5));
 
-  record.sched->counters = AppliedSchedCounters{7, 4, 30, 1};
+  record.sched->counters = AppliedSchedCounters{7, 4, 30, 1, 2};
   parsed = ParseAppliedRecord(record.ToJson());
   ASSERT_THAT(parsed, IsOk());
   ASSERT_TRUE(parsed->sched->counters.has_value());
@@ -152,6 +152,7 @@ TEST(AppliedRecord, SchedRoundTripsAndGivesTheSeedWithoutChaos) {
   EXPECT_EQ(parsed->sched->counters->threads, 4u);
   EXPECT_EQ(parsed->sched->counters->changes, 30u);
   EXPECT_EQ(parsed->sched->counters->refused, 1u);
+  EXPECT_EQ(parsed->sched->counters->stalls, 2u);
 
   // With chaos too, the trial's seed is chaos's.
   record.chaos = AppliedChaos{};

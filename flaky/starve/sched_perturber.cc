@@ -149,6 +149,7 @@ std::string ModeFix(SchedSpec::Mode mode) {
       return "drop cpu from the sched: modes";
     case SchedSpec::kIdle:
     case SchedSpec::kNice:
+    case SchedSpec::kStall:
       return "leaving SCHED_IDLE or nice 19 needs CAP_SYS_NICE (root outside "
              "a user namespace: Bazel's linux-sandbox has none, use "
              "--strategy=TestRunner=processwrapper-sandbox) or an RLIMIT_NICE "
@@ -196,12 +197,24 @@ SchedWindow SchedPlanner::Next() {
   const double victim_rank = Uniform(window_state_);
   const double fifo = Uniform(window_state_);
   const double fifo_rank = Uniform(window_state_);
+  const double stall = Uniform(window_state_);
 
   SchedWindow window;
   const double log_min = std::log(spec_.min_ms * 1e6);
   const double log_max = std::log(spec_.max_ms * 1e6);
   window.duration_ns =
       static_cast<int64_t>(std::exp(log_min + length * (log_max - log_min)));
+  const bool fifo_driver = spec_.modes & SchedSpec::kFifo;
+  if ((spec_.modes & SchedSpec::kStall) && stall < kStallChance &&
+      !cpus_.empty()) {
+    window.stall = true;
+    window.cpu = cpus_[static_cast<size_t>(cpu * cpus_.size())];
+    // A SCHED_FIFO driver keeping the CPU busy holds off everything there.
+    if (fifo_driver) {
+      window.duration_ns = std::min(window.duration_ns, kMaxFifoWindowNs);
+    }
+    return window;
+  }
   std::vector<ThreadPolicy> victims = {ThreadPolicy::kBase};
   if (spec_.modes & SchedSpec::kIdle) victims.push_back(ThreadPolicy::kIdle);
   if (spec_.modes & SchedSpec::kNice) victims.push_back(ThreadPolicy::kNice);
@@ -233,6 +246,10 @@ SchedPerturber::SchedPerturber(const SchedSpec& spec, uint64_t run_seed,
 ThreadSchedule SchedPerturber::Desired(pid_t tid) const {
   ThreadSchedule schedule;
   schedule.cpus = window_.cpu ? std::vector<int>{*window_.cpu} : cpus_;
+  if (window_.stall) {
+    schedule.policy = ThreadPolicy::kIdle;
+    return schedule;
+  }
   if (tid == victim_) schedule.policy = window_.victim_policy;
   if (tid == favoured_) schedule.policy = ThreadPolicy::kFifo;
   return schedule;
@@ -246,6 +263,7 @@ int64_t SchedPerturber::Step(int64_t now_ns) {
     victim_ = 0;
     favoured_ = 0;
     ++counters_.windows;
+    counters_.stalls += window_.stall;
     started_ = true;
   }
   const std::vector<pid_t> threads = control_->Threads();
@@ -339,6 +357,7 @@ SchedPermission CheckSchedPermitted(const SchedSpec& spec,
       {SchedSpec::kIdle, ThreadPolicy::kIdle},
       {SchedSpec::kNice, ThreadPolicy::kNice},
       {SchedSpec::kFifo, ThreadPolicy::kFifo},
+      {SchedSpec::kStall, ThreadPolicy::kIdle},
   };
   ThreadSchedule base;
   base.cpus = cpus;
@@ -351,8 +370,9 @@ SchedPermission CheckSchedPermitted(const SchedSpec& spec,
     }
     ThreadSchedule tried;
     tried.policy = policy;
-    tried.cpus = mode == SchedSpec::kCpu ? std::vector<int>{cpus.front()}
-                                         : cpus;
+    tried.cpus = mode == SchedSpec::kCpu || mode == SchedSpec::kStall
+                     ? std::vector<int>{cpus.front()}
+                     : cpus;
     absl::Status status = (*control)->Apply(pid, tried);
     if (status.ok()) status = (*control)->Apply(pid, base);
     if (status.ok()) {

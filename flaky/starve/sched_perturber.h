@@ -2,7 +2,9 @@
 // points the perturber gives every thread of the test (and of its child
 // processes) a new scheduling: all on one CPU, one thread in SCHED_IDLE or
 // at nice 19 (it runs only when the others leave it room), one in
-// SCHED_FIFO (the others on its CPU wait until it blocks). It needs no
+// SCHED_FIFO (the others on its CPU wait until it blocks), or, in a stall,
+// all of them in SCHED_IDLE on one CPU that its driver keeps busy (the test
+// loses its CPU, so what fell due meanwhile happens all at once). It needs no
 // LD_PRELOAD, so it reaches statically linked, Go and JVM tests, whose
 // threads never call the functions the chaos shim intercepts. It is driven
 // from outside (sched_sidecar.h runs it in its own process) and has no clock
@@ -85,7 +87,15 @@ struct SchedWindow {
   double victim_rank = 0;  // [0, 1): the victim's rank among live threads
   bool fifo = false;       // a favoured thread runs SCHED_FIFO
   double fifo_rank = 0;    // [0, 1): the favoured thread's rank
+  // Every thread SCHED_IDLE on `cpu`, which the perturber's driver keeps
+  // busy; no victim or favoured thread then.
+  bool stall = false;
 };
+
+// kStallChance is the share of windows that are stalls when kStall is on:
+// enough that a run meets several, few enough that the test still runs at
+// least about three quarters of the time.
+inline constexpr double kStallChance = 0.25;
 
 // kMaxFifoWindowNs bounds a window with a SCHED_FIFO thread: it may starve
 // everything else on its CPU until it blocks.
@@ -99,8 +109,10 @@ class SchedPlanner {
                std::vector<int> cpus);
 
   // Next returns the next window: length log-uniform in [min_ms, max_ms]
-  // (at most kMaxFifoWindowNs with a FIFO thread); with `cpu`, pinned half
-  // of the time to a CPU drawn from `cpus` (always when a FIFO thread
+  // (at most kMaxFifoWindowNs with a FIFO thread, or in a stall when the
+  // driver itself runs SCHED_FIFO); with `stall`, a stall on a CPU drawn
+  // from `cpus` with chance kStallChance; otherwise, with `cpu`, pinned
+  // half of the time to a CPU drawn from `cpus` (always when a FIFO thread
   // needs company); a victim policy drawn uniformly from none and the
   // enabled idle/nice; with `fifo`, a favoured thread half of the time.
   // Always the same number of draws, so window k depends only on the seed.
@@ -126,6 +138,7 @@ struct SchedCounters {
   uint64_t threads = 0;  // distinct threads seen
   uint64_t changes = 0;  // schedules applied
   uint64_t refused = 0;  // schedules the kernel refused (exited threads aside)
+  uint64_t stalls = 0;   // windows that were stalls
 };
 
 // SchedPerturber applies the planner's windows to the test's threads. Not
@@ -150,6 +163,12 @@ class SchedPerturber {
   // every thread it has not seen yet (which may have inherited a window's
   // scheduling from its creator).
   void Restore();
+
+  // StallCpu is the CPU to keep busy until Step's answer, while the current
+  // window is a stall.
+  std::optional<int> StallCpu() const {
+    return started_ && window_.stall ? window_.cpu : std::nullopt;
+  }
 
   const SchedCounters& counters() const { return counters_; }
 
@@ -180,7 +199,7 @@ struct SchedPermission {
 // CheckSchedPermitted tries each mode of `spec` on a forked stand-in with
 // the caller's credentials and limits (which the test inherits), and
 // undoes it: pinning to cpus[0] (non-empty), SCHED_IDLE, nice 19,
-// SCHED_FIFO. Undoing is tried too because an unprivileged process may
+// SCHED_FIFO, and for a stall SCHED_IDLE on cpus[0]. Undoing is tried too because an unprivileged process may
 // lower another's priority but not raise it back. The stand-in only
 // blocks on a pipe and exits, so this may be called from any thread.
 SchedPermission CheckSchedPermitted(const SchedSpec& spec,

@@ -9,6 +9,7 @@
 #include <memory>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -97,17 +98,31 @@ TEST(SchedPlanner, WindowsStayWithinTheSpec) {
   }
 }
 
-// Over 10,000 windows of the default modes: pinned with chance 1/2, a
-// victim in SCHED_IDLE or at nice 19 with chance 1/3 each. By Hoeffding,
-// each observed share is within 0.05 of its chance except with probability
-// 2 exp(-2 * 10000 * 0.05^2) = 3.9e-22 (and the seed is fixed).
-TEST(SchedPlanner, DefaultModesMixPinsIdleAndNice) {
+// Over 20,000 windows of the default modes: a stall with chance 1/4 (on
+// either CPU alike); the others pinned with chance 1/2 (to either CPU
+// alike), a victim in SCHED_IDLE or at nice 19 with chance 1/3 each. The
+// seed is fixed, so this is deterministic; the bounds say any seed would
+// pass. Each count below is over at least 4,000 windows except with
+// probability below exp(-2 * 20000 * 0.05^2) = 3.7e-44 (Hoeffding), and
+// then each share is within 0.06 of its chance except with probability
+// 2 exp(-2 * 4000 * 0.06^2) = 6.2e-13.
+TEST(SchedPlanner, DefaultModesMixStallsPinsIdleAndNice) {
   SchedPlanner planner(Spec(SchedSpec::kDefaultModes), 11, {0, 1});
-  constexpr int kWindows = 10000;
-  int pinned = 0, idle = 0, nice = 0, fifo = 0;
+  constexpr int kWindows = 20000;
+  int stalls = 0, others = 0, pinned = 0, idle = 0, nice = 0, fifo = 0;
   int on_cpu[2] = {0, 0};
+  int stalled_on_cpu[2] = {0, 0};
   for (int i = 0; i < kWindows; ++i) {
     const SchedWindow window = planner.Next();
+    if (window.stall) {
+      ++stalls;
+      ASSERT_TRUE(window.cpu == 0 || window.cpu == 1) << "a stall has a CPU";
+      ++stalled_on_cpu[*window.cpu];
+      EXPECT_EQ(window.victim_policy, ThreadPolicy::kBase);
+      EXPECT_FALSE(window.fifo);
+      continue;
+    }
+    ++others;
     if (window.cpu) {
       ++pinned;
       ASSERT_TRUE(*window.cpu == 0 || *window.cpu == 1);
@@ -117,11 +132,26 @@ TEST(SchedPlanner, DefaultModesMixPinsIdleAndNice) {
     nice += window.victim_policy == ThreadPolicy::kNice;
     fifo += window.fifo;
   }
-  EXPECT_NEAR(pinned / double{kWindows}, 0.5, 0.05);
-  EXPECT_NEAR(idle / double{kWindows}, 1.0 / 3, 0.05);
-  EXPECT_NEAR(nice / double{kWindows}, 1.0 / 3, 0.05);
-  EXPECT_NEAR(on_cpu[0] / static_cast<double>(pinned), 0.5, 0.05);
+  EXPECT_NEAR(stalls / double{kWindows}, kStallChance, 0.06);
+  EXPECT_NEAR(stalled_on_cpu[0] / double(stalls), 0.5, 0.06);
+  EXPECT_NEAR(pinned / double(others), 0.5, 0.06);
+  EXPECT_NEAR(idle / double(others), 1.0 / 3, 0.06);
+  EXPECT_NEAR(nice / double(others), 1.0 / 3, 0.06);
+  EXPECT_NEAR(on_cpu[0] / static_cast<double>(pinned), 0.5, 0.06);
   EXPECT_EQ(fifo, 0) << "fifo is not a default mode";
+}
+
+TEST(SchedPlanner, StallsUnderAFifoDriverAreShort) {
+  SchedPlanner planner(
+      Spec(SchedSpec::kStall | SchedSpec::kFifo, 100, 2000), 4, {0, 1});
+  int stalls = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const SchedWindow window = planner.Next();
+    if (!window.stall) continue;
+    ++stalls;
+    EXPECT_EQ(window.duration_ns, kMaxFifoWindowNs);
+  }
+  EXPECT_GT(stalls, 0);
 }
 
 TEST(SchedPlanner, FifoWindowsArePinnedAndShort) {
@@ -148,6 +178,7 @@ TEST(SchedPerturber, GivesEveryThreadItsWindowsSchedule) {
                            5, {0, 1}, &fake);
   int64_t now = 0;
   int demoted_windows = 0;
+  int stall_steps = 0;
   for (int step = 0; step < 3000; ++step) {
     const int64_t next = perturber.Step(now);
     ASSERT_GT(next, now);
@@ -158,11 +189,18 @@ TEST(SchedPerturber, GivesEveryThreadItsWindowsSchedule) {
     const int idle = fake.WithPolicy(ThreadPolicy::kIdle);
     const int nice = fake.WithPolicy(ThreadPolicy::kNice);
     const int favoured = fake.WithPolicy(ThreadPolicy::kFifo);
-    ASSERT_LE(idle + nice, 1);
-    ASSERT_LE(favoured, 1);
-    demoted_windows += idle + nice;
     const std::vector<int>& cpus = fake.actual[fake.threads[0]].cpus;
     for (pid_t tid : fake.threads) ASSERT_EQ(fake.actual[tid].cpus, cpus);
+    if (const std::optional<int> stall = perturber.StallCpu()) {
+      // The whole test on the stall's CPU, every thread SCHED_IDLE.
+      ASSERT_EQ(idle, static_cast<int>(fake.threads.size()));
+      ASSERT_THAT(cpus, ElementsAre(*stall));
+      ++stall_steps;
+    } else {
+      ASSERT_LE(idle + nice, 1);
+      ASSERT_LE(favoured, 1);
+      demoted_windows += idle + nice;
+    }
     // Threads come and go.
     if (step == 500) fake.threads.push_back(103);
     if (step == 1000) fake.threads.erase(fake.threads.begin() + 1);
@@ -172,6 +210,9 @@ TEST(SchedPerturber, GivesEveryThreadItsWindowsSchedule) {
   EXPECT_EQ(perturber.counters().threads, 4u);
   EXPECT_EQ(perturber.counters().refused, 0u);
   EXPECT_GT(demoted_windows, 0);
+  EXPECT_GT(stall_steps, 0);
+  EXPECT_GT(perturber.counters().stalls, 0u);
+  EXPECT_LT(perturber.counters().stalls, perturber.counters().windows);
   perturber.Restore();
   for (pid_t tid : fake.threads) {
     EXPECT_EQ(fake.actual[tid].policy, ThreadPolicy::kBase);
@@ -302,13 +343,15 @@ TEST(CheckSchedPermitted, NamesWhatIsRefusedAndWhy) {
       Spec(SchedSpec::kDefaultModes | SchedSpec::kFifo), {first});
   EXPECT_TRUE(permission.permitted & SchedSpec::kCpu);
   for (const auto& [mode, reason] : permission.refused) {
-    EXPECT_TRUE(mode == "idle" || mode == "nice" || mode == "fifo") << mode;
+    EXPECT_TRUE(mode == "idle" || mode == "nice" || mode == "fifo" ||
+                mode == "stall")
+        << mode;
     EXPECT_THAT(reason, ::testing::HasSubstr("CAP_SYS_NICE"));
   }
   // Every mode is either permitted or refused.
   EXPECT_EQ(permission.refused.size() +
                 static_cast<size_t>(__builtin_popcount(permission.permitted)),
-            4u);
+            5u);
 }
 
 TEST(CheckSchedPermitted, AffinityIsAlwaysPermitted) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -60,12 +61,36 @@ int64_t NowNs() {
   }
   const int test_fd = static_cast<int>(syscall(SYS_pidfd_open, test, 0));
   SchedPerturber perturber(spec, run_seed, cpus, control);
+  cpu_set_t own_cpus;
+  const bool know_own_cpus =
+      sched_getaffinity(0, sizeof(own_cpus), &own_cpus) == 0;
+  std::optional<int> busy_cpu;
   while (test_fd >= 0 && signals >= 0) {
     const int64_t now = NowNs();
-    const int64_t wait_ns = std::max<int64_t>(0, perturber.Step(now) - now);
-    struct timespec timeout = {wait_ns / 1000000000LL, wait_ns % 1000000000LL};
+    const int64_t next = perturber.Step(now);
     struct pollfd fds[2] = {{test_fd, POLLIN, 0}, {signals, POLLIN, 0}};
-    const int ready = ppoll(fds, 2, &timeout, nullptr);
+    const std::optional<int> stall = perturber.StallCpu();
+    if (stall != busy_cpu && know_own_cpus) {
+      // A stall's CPU is kept busy by this process: its SCHED_IDLE threads
+      // run only when it leaves them room, which it does not.
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      if (stall) CPU_SET(*stall, &set);
+      sched_setaffinity(0, sizeof(set), stall ? &set : &own_cpus);
+      busy_cpu = stall;
+    }
+    int ready = 0;
+    if (stall) {
+      // Spin until the next step, still noticing the test's end and
+      // signals at once.
+      while ((ready = poll(fds, 2, 0)) == 0 && NowNs() < next) {
+      }
+    } else {
+      const int64_t wait_ns = std::max<int64_t>(0, next - now);
+      struct timespec timeout = {wait_ns / 1000000000LL,
+                                 wait_ns % 1000000000LL};
+      ready = ppoll(fds, 2, &timeout, nullptr);
+    }
     if (ready > 0) break;  // the test ended, or we are asked to stop
     if (ready < 0 && errno != EINTR) break;
   }

@@ -1,7 +1,8 @@
 // Runs the sidecar against real processes: a stand-in test with threads,
 // and checks it perturbs them, ends with the test, dies with its parent and
 // never leaves a thread changed. Uses only the `cpu` mode, which needs no
-// privilege to undo (Bazel's linux-sandbox gives none).
+// privilege to undo (Bazel's linux-sandbox gives none), except the stall
+// case, which needs SCHED_IDLE undone (the target runs unsandboxed, as root).
 #include "flaky/starve/sched_sidecar.h"
 
 #include <dirent.h>
@@ -233,6 +234,72 @@ TEST_F(SchedSidecarTest, DiesWithItsParent) {
   Reap(sidecar);
   close(test.release);
   Reap(test.pid);
+}
+
+// CpuTimeNs is how much CPU process `pid` has used.
+int64_t CpuTimeNs(pid_t pid) {
+  clockid_t clock;
+  struct timespec ts;
+  if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &ts) != 0) {
+    return -1;
+  }
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+int PolicyOf(pid_t tid) { return sched_getscheduler(tid) & ~SCHED_RESET_ON_FORK; }
+
+// In a stall the test's threads wait in SCHED_IDLE on a CPU the sidecar
+// keeps busy: a test that would use a whole CPU gets next to none.
+TEST_F(SchedSidecarTest, AStallTakesTheTestsCpu) {
+  SchedSpec stalls;
+  stalls.modes = SchedSpec::kStall;
+  stalls.min_ms = stalls.max_ms = 2000;
+  const SchedPermission permission = CheckSchedPermitted(stalls, cpus_);
+  if (permission.permitted != SchedSpec::kStall) {
+    // Bazel's linux-sandbox: this target is tagged no-sandbox for this case.
+    GTEST_SKIP() << "cannot undo SCHED_IDLE here: "
+                 << permission.refused.front().second;
+  }
+  // A seed whose first window is a stall (a quarter of them are).
+  uint64_t seed = 1;
+  while (!SchedPlanner(stalls, seed, cpus_).Next().stall) ++seed;
+  const pid_t spinner = fork();
+  if (spinner == 0) {
+    for (;;) {
+    }
+  }
+  ASSERT_GT(spinner, 0);
+  absl::StatusOr<std::unique_ptr<SchedSidecar>> sidecar =
+      SchedSidecar::Start(spinner, stalls, seed, cpus_);
+  ASSERT_THAT(sidecar, IsOk());
+  ASSERT_TRUE(WaitFor([&] { return PolicyOf(spinner) == SCHED_IDLE; }));
+  const auto wall_start = std::chrono::steady_clock::now();
+  const int64_t cpu_start = CpuTimeNs(spinner);
+  struct timespec pause = {0, 300000000};
+  nanosleep(&pause, nullptr);
+  const int64_t cpu_used = CpuTimeNs(spinner) - cpu_start;
+  const int64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - wall_start)
+                              .count();
+  // Measured within the 2 s stall unless this test was held off the CPU
+  // for over 1.5 s; then the measurement says nothing and is not judged.
+  const bool still_stalled = PolicyOf(spinner) == SCHED_IDLE;
+  EXPECT_EQ(CpusOf(spinner), 1) << "a stall pins the test to its CPU";
+  absl::StatusOr<SchedCounters> counters = (*sidecar)->Stop();
+  ASSERT_THAT(counters, IsOk());
+  EXPECT_GE(counters->stalls, 1u);
+  EXPECT_EQ(PolicyOf(spinner), SCHED_OTHER) << "Stop gives the policy back";
+  EXPECT_EQ(CpusOf(spinner), static_cast<int>(cpus_.size()));
+  kill(spinner, SIGKILL);
+  Reap(spinner);
+  // CFS and EEVDF give a SCHED_IDLE thread a weight of 3 against a
+  // SCHED_OTHER one's 1024, about 0.3% of a CPU the sidecar never leaves;
+  // a quarter of the wall time is 80 times that.
+  if (still_stalled) {
+    EXPECT_LT(cpu_used, wall_ns / 4)
+        << "the spinner used " << cpu_used / 1000000 << " ms of CPU in "
+        << wall_ns / 1000000 << " ms of a stall";
+  }
 }
 
 TEST(SchedSidecar, FailsForAProcessThatIsGone) {

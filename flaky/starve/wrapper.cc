@@ -780,7 +780,8 @@ absl::StatusOr<ExitStatus> RunUnderProfile(const WrapperOptions& options,
     if (sched_report->ok()) {
       const SchedCounters& c = **sched_report;
       record.sched->counters =
-          AppliedSchedCounters{c.windows, c.threads, c.changes, c.refused};
+          AppliedSchedCounters{c.windows, c.threads, c.changes, c.refused,
+                               c.stalls};
     } else {
       log << kWarningPrefix << SchedPart(applied) << ": "
           << sched_report->status().message() << "\n";

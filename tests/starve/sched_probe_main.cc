@@ -2,10 +2,12 @@
 // it) that watches its own threads until it has seen every perturbation of
 // the sched part the wrapper announced in FLAKY_STARVE_PROFILE.
 //
-//   starve --profile=sched:1 -- sched_probe      # "sched_probe: saw cpu idle nice"
+//   starve --profile=sched:1 -- sched_probe [MIN_MS]  # "sched_probe: saw cpu idle nice"
 //
-// Exits 0 once it has seen them all, 1 when a mode is missing after 60 s,
-// 2 when run without a sched part. Three worker threads alternate a little
+// Exits 0 once it has seen them all and watched for at least MIN_MS
+// (default 0), 1 when a mode is missing after 60 s, 2 when run without a
+// sched part. A stall is not watched for: it takes the CPU from the probe
+// too (the wrapper's record counts stalls). Three worker threads alternate a little
 // work with short sleeps, like a test's threads; the main thread looks at
 // every thread's affinity, policy and nice value each millisecond (nothing
 // notifies a process that its scheduling changed).
@@ -19,6 +21,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -63,7 +66,12 @@ int CpuCount(pid_t tid) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  int64_t min_ms = 0;
+  if (argc > 2 || (argc == 2 && !absl::SimpleAtoi(argv[1], &min_ms))) {
+    std::fprintf(stderr, "usage: sched_probe [MIN_MS]\n");
+    return 2;
+  }
   const char* announced = std::getenv("FLAKY_STARVE_PROFILE");
   absl::StatusOr<flaky::starve::Profile> profile =
       flaky::starve::ParseProfile(announced != nullptr ? announced : "none");
@@ -72,7 +80,8 @@ int main() {
                          "(run me under starve --profile=sched:SEED)\n");
     return 2;
   }
-  const unsigned wanted = profile->sched->modes;
+  const unsigned wanted =
+      profile->sched->modes & ~flaky::starve::SchedSpec::kStall;
   const int all_cpus = CpuCount(0);
   std::atomic<bool> stop{false};
   pthread_t workers[3];
@@ -82,9 +91,11 @@ int main() {
   unsigned seen = 0;
   // With one CPU there is nothing to pin to.
   if (all_cpus <= 1) seen |= flaky::starve::SchedSpec::kCpu;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while ((seen & wanted) != wanted &&
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::seconds(60);
+  const auto watched = start + std::chrono::milliseconds(min_ms);
+  while (((seen & wanted) != wanted ||
+          std::chrono::steady_clock::now() < watched) &&
          std::chrono::steady_clock::now() < deadline) {
     for (pid_t tid : OwnThreads()) {
       const int cpus = CpuCount(tid);

@@ -469,10 +469,24 @@ TEST(Starve, ChaosRefusesAStaticBinary) {
 }
 
 // The scheduling part needs no LD_PRELOAD: it reaches a static binary, whose
-// threads see every mode of the part.
+// threads see every mode of the part, and where permitted stalls it.
 TEST(Starve, SchedReachesAStaticBinary) {
   const std::string profile = SchedProfile(1);
-  Result r = RunToEnd({Starve(), "--profile=" + profile, "--", SchedProbe()},
+  absl::StatusOr<Profile> parsed = ParseProfile(profile);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const bool stalls = parsed->sched->modes & SchedSpec::kStall;
+  // The windows are the seed's (3 = SEED + run - 1): the probe watches
+  // until the first stall has ended, twice over for a loaded machine.
+  int64_t until_first_stall_ns = 0;
+  if (stalls) {
+    SchedPlanner planner(*parsed->sched, 3, {0});  // CPUs do not change lengths
+    for (SchedWindow w = planner.Next();; w = planner.Next()) {
+      until_first_stall_ns += w.duration_ns;
+      if (w.stall) break;
+    }
+  }
+  Result r = RunToEnd({Starve(), "--profile=" + profile, "--", SchedProbe(),
+                       absl::StrCat(2 * until_first_stall_ns / 1000000)},
                       {"TEST_RANDOM_SEED=3"});
   ASSERT_EQ(ExitCode(r), 0) << r.err << r.out;
   EXPECT_THAT(r.out, HasSubstr("sched_probe: saw cpu"));
@@ -486,6 +500,9 @@ TEST(Starve, SchedReachesAStaticBinary) {
   EXPECT_GE(record->sched->counters->windows, 1u);
   EXPECT_GE(record->sched->counters->threads, 4u) << "main and 3 workers";
   EXPECT_EQ(record->sched->counters->refused, 0u);
+  if (stalls) {
+    EXPECT_GE(record->sched->counters->stalls, 1u);
+  }
 }
 
 // Without CAP_SYS_NICE a thread put in SCHED_IDLE, at nice 19 or in
