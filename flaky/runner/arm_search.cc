@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 
 namespace flaky::runner {
@@ -103,6 +104,17 @@ absl::Status ArmSearch::Choose(const std::string& profile) {
   return absl::OkStatus();
 }
 
+absl::Status ArmSearch::Settle(const std::string& profile,
+                               std::vector<std::string> targets) {
+  Arm* arm = Find(profile);
+  if (arm == nullptr) {
+    return absl::NotFoundError(absl::StrCat(profile, " is not an arm of the search"));
+  }
+  arm->active = false;
+  arm->settled_targets = std::move(targets);
+  return absl::OkStatus();
+}
+
 std::vector<std::string> ArmSearch::Active() const {
   std::vector<std::string> active;
   for (const Arm& arm : arms_) {
@@ -129,6 +141,9 @@ std::string ArmSearch::Describe() const {
                     " runs failed");
     if (arm.skipped.has_value()) {
       absl::StrAppend(&text, ", skipped: ", *arm.skipped);
+    } else if (!arm.settled_targets.empty()) {
+      absl::StrAppend(&text, ", settled ", absl::StrJoin(arm.settled_targets, " "),
+                      " first");
     } else if (winner.has_value() && arm.profile == *winner) {
       absl::StrAppend(&text, ", the winner");
     } else if (arm.eliminated_after_pass > 0) {

@@ -60,6 +60,10 @@ struct Arm {
   // Set when the arm cannot be applied on this machine: why.
   std::optional<std::string> skipped;
   int eliminated_after_pass = 0;  // 0 while active or skipped
+  // Set when the arm settled the verdicts of these targets (all it could
+  // run) before any arm settled the hunt's others; the search goes on for
+  // those.
+  std::vector<std::string> settled_targets;
 };
 
 class ArmSearch {
@@ -82,6 +86,12 @@ class ArmSearch {
   // Choose makes `profile` the winner at once (it settled its verdicts
   // first) and stops the other arms. Errors: NotFound.
   absl::Status Choose(const std::string& profile);
+
+  // Settle takes `profile` out of the search because it settled `targets`,
+  // the only ones it could run (it refused the hunt's others), first: they
+  // are decided, and the search goes on among the other arms for the rest.
+  // Errors: NotFound.
+  absl::Status Settle(const std::string& profile, std::vector<std::string> targets);
 
   // Active lists the arms that still get runs, in the arms' order.
   std::vector<std::string> Active() const;

@@ -82,5 +82,21 @@ TEST(ArmSearch, AnArmThatSettlesFirstCanBeChosen) {
   EXPECT_THAT(search.Choose("z"), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST(ArmSearch, AnArmThatSettlesSomeTargetsLeavesTheSearchToTheOthers) {
+  ArmSearch search({"chaos:1", "sched:1", "hogs:2"});
+  ASSERT_THAT(search.Record("chaos:1", 10, 6, absl::Seconds(2)), IsOk());
+  ASSERT_THAT(search.Settle("chaos:1", {"//a", "//b"}), IsOk());
+  EXPECT_THAT(search.Active(), ElementsAre("sched:1", "hogs:2"));
+  EXPECT_FALSE(search.Winner().has_value()) << "the others are still searched";
+  ASSERT_THAT(search.Record("sched:1", 10, 4, absl::Seconds(2)), IsOk());
+  ASSERT_THAT(search.Record("hogs:2", 10, 0, absl::Seconds(2)), IsOk());
+  search.EndPass();
+  EXPECT_EQ(search.Winner(), "sched:1");
+  const std::string text = search.Describe();
+  EXPECT_THAT(text, HasSubstr("chaos:1: 6 of 10 runs failed, settled //a //b first"));
+  EXPECT_THAT(text, HasSubstr("sched:1: 4 of 10 runs failed, the winner"));
+  EXPECT_THAT(search.Settle("z", {}), StatusIs(absl::StatusCode::kNotFound));
+}
+
 }  // namespace
 }  // namespace flaky::runner

@@ -196,8 +196,13 @@ class Hunter {
   // has others left and says so; false when it has none (the arm must be
   // skipped).
   bool RefuseTarget(ProfileState& state);
-  // TargetsOf are the hunt's targets less those `state` refused.
+  // TargetsOf are the hunt's targets less those `state` refused and those
+  // an auto arm settled first.
   std::vector<std::string> TargetsOf(const ProfileState& state) const;
+  // SettleArm ends the search when `state`, an auto arm, has settled its
+  // verdicts first: as the winner when it ran every target; otherwise its
+  // targets leave the search, which goes on for the ones it refused.
+  absl::Status SettleArm(ProfileState& state);
   // NeedsWrapper: `none` has nothing to apply and runs as plain `bazel
   // test` would (Bazel spends several ms of CPU per run on a --run_under,
   // direct runs an exec), except remotely, where the wrapper's record names
@@ -227,6 +232,9 @@ class Hunter {
   RunContext context_;
   std::optional<std::string> starve_error_;
   std::string starve_error_target_;   // the target whose run it was
+  // Targets an auto arm that refused the others settled first: no arm
+  // runs them any more (--until_decided).
+  std::vector<std::string> settled_targets_;
   bool starve_error_remote_ = false;  // the wrapper failed on a remote worker
   // results_error_: a run whose results cannot be read here (left in the
   // remote cache); the hunt stops with it.
@@ -720,7 +728,48 @@ absl::StatusOr<bool> Hunter::Decided(const ProfileState& state) {
                          store_->Summarize({.hunt_ids = {result_.hunt_id},
                                             .targets = {},
                                             .profiles = {}}));
+  // Less this profile's rows of targets it no longer runs (another arm
+  // settled them): they would keep it from ever being decided. Their
+  // cases stay in the family through the rows of the arm that settled
+  // them, and whatever stops the hunt, the report judges every row.
+  const std::vector<std::string> targets = TargetsOf(state);
+  rows.erase(std::remove_if(rows.begin(), rows.end(),
+                            [&](const results::CaseSummary& row) {
+                              return row.profile == state.text &&
+                                     std::find(targets.begin(), targets.end(),
+                                               row.target) == targets.end();
+                            }),
+             rows.end());
   return options_.decide(rows, state.text);
+}
+
+absl::Status Hunter::SettleArm(ProfileState& state) {
+  if (state.refused_targets.empty()) {
+    // The first arm to settle every verdict ends the search: it is the
+    // profile that decides fastest.
+    FLAKY_RETURN_IF_ERROR(search_->Choose(state.text));
+    for (ProfileState& other : states_) other.done = true;
+    return absl::OkStatus();
+  }
+  const std::vector<std::string> settled = TargetsOf(state);
+  FLAKY_RETURN_IF_ERROR(search_->Settle(state.text, settled));
+  settled_targets_.insert(settled_targets_.end(), settled.begin(), settled.end());
+  progress_.Message(absl::StrCat("flaky: auto: ", state.text, " settled ",
+                                 absl::StrJoin(settled, " "),
+                                 " first; the search goes on for ",
+                                 absl::StrJoin(state.refused_targets, " ")));
+  for (ProfileState& other : states_) {
+    if (other.done || !TargetsOf(other).empty()) continue;
+    other.done = true;
+    FLAKY_RETURN_IF_ERROR(search_->Skip(
+        other.text, absl::StrCat("every target it takes was settled by ", state.text)));
+  }
+  if (search_->Active().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no profile of --profiles=auto can be applied to ",
+        absl::StrJoin(state.refused_targets, " ")));
+  }
+  return absl::OkStatus();
 }
 
 void Hunter::EndSearchPass() {
@@ -742,9 +791,11 @@ void Hunter::EndSearchPass() {
 
 std::vector<std::string> Hunter::TargetsOf(const ProfileState& state) const {
   std::vector<std::string> targets;
+  auto has = [](const std::vector<std::string>& list, const std::string& target) {
+    return std::find(list.begin(), list.end(), target) != list.end();
+  };
   for (const std::string& target : result_.targets) {
-    if (std::find(state.refused_targets.begin(), state.refused_targets.end(), target) ==
-        state.refused_targets.end()) {
+    if (!has(state.refused_targets, target) && !has(settled_targets_, target)) {
       targets.push_back(target);
     }
   }
@@ -966,14 +1017,11 @@ absl::StatusOr<HuntResult> Hunter::Run() {
         if (!decided.ok()) return Fail(decided.status());
         if (*decided) {
           state.done = true;
-          // The first arm to settle its verdicts ends the search: it is
-          // the profile that decides fastest.
           if (search_.has_value() && !search_->Winner().has_value()) {
-            if (absl::Status chosen = search_->Choose(state.text); !chosen.ok()) {
-              return Fail(chosen);
+            if (absl::Status settled = SettleArm(state); !settled.ok()) {
+              return Fail(settled);
             }
-            for (ProfileState& other : states_) other.done = true;
-            break;
+            if (search_->Winner().has_value()) break;
           }
         }
       }

@@ -581,6 +581,61 @@ TEST_F(HuntTest, AutoSearchUntilDecidedStopsAtTheFirstSettledArm) {
   EXPECT_EQ(result->runs, 20);  // one round each: hogs:2 settled in its first
 }
 
+// chaos:1 cannot act in b_test and settles a_test first: the search goes
+// on for b_test alone, among the arms that can run it, until one settles
+// it, instead of ending with b_test undecided.
+TEST_F(HuntTest, AutoSearchUntilDecidedGoesOnForWhatTheFirstSettledArmRefused) {
+  bazel_.query_output = "cc_test rule //t:a_test\ncc_test rule //t:b_test\n";
+  options_.targets = {"//t:..."};
+  options_.auto_search = true;
+  options_.until_decided = true;
+  options_.profiles = {"chaos:1", "hogs:2", "cgroup:20"};
+  options_.runs = 100;
+  bazel_.unappliable_for = {{"//t:b_test", "chaos:1"}};
+  // chaos:1 fails a_test every run; hogs:2 fails b_test every run.
+  bazel_.fails_for = [](const std::string& target, const std::string& profile, int) {
+    return (profile == "chaos:1" && target == "//t:a_test") ||
+           (profile == "hogs:2" && target == "//t:b_test");
+  };
+  // Settled once every target the profile ran has 5 failures.
+  options_.decide = [](const std::vector<results::CaseSummary>& rows,
+                       const std::string& profile) -> absl::StatusOr<bool> {
+    bool any = false;
+    for (const results::CaseSummary& row : rows) {
+      if (row.profile != profile || row.trials == 0) continue;
+      any = true;
+      if (row.failures < 5) return false;
+    }
+    return any;
+  };
+  absl::StatusOr<HuntResult> result = Hunt();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_THAT(out_.str(), HasSubstr("flaky: auto: chaos:1 settled //t:a_test first; "
+                                    "the search goes on for //t:b_test"));
+  EXPECT_EQ(result->auto_winner, "hogs:2");
+  EXPECT_THAT(result->auto_summary, HasSubstr("settled //t:a_test first"));
+  EXPECT_THAT(result->auto_summary, HasSubstr("hogs:2: "));
+  EXPECT_THAT(result->auto_summary, HasSubstr(", the winner"));
+  // After the settlement only b_test runs, and only under hogs:2; the
+  // hunt ends once b_test is settled there, far before --runs.
+  const std::vector<std::string> tests = bazel_.TestCommands();
+  ASSERT_FALSE(tests.empty());
+  EXPECT_THAT(tests.back(), HasSubstr("--profile=hogs:2 "));
+  EXPECT_THAT(tests.back(), ::testing::EndsWith("-- //t:b_test"));
+  EXPECT_LT(result->runs, 200);
+  std::unique_ptr<results::Store> store = OpenStore();
+  absl::StatusOr<std::vector<results::CaseSummary>> rows =
+      store->Summarize({.hunt_ids = {"h1"}, .targets = {}, .profiles = {}});
+  ASSERT_THAT(rows, IsOk());
+  int64_t b_failures_under_hogs = 0;
+  for (const results::CaseSummary& row : *rows) {
+    if (row.profile == "hogs:2" && row.target == "//t:b_test") {
+      b_failures_under_hogs = row.failures;
+    }
+  }
+  EXPECT_GE(b_failures_under_hogs, 5);
+}
+
 TEST_F(HuntTest, InProcessRepetitionMakesATrialPerIteration) {
   options_.repeat = 3;
   options_.runs = 2;
