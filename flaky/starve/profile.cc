@@ -179,6 +179,7 @@ constexpr std::pair<absl::string_view, SchedSpec::Mode> kSchedModes[] = {
     {"nice", SchedSpec::kNice},
     {"fifo", SchedSpec::kFifo},
     {"stall", SchedSpec::kStall},
+    {"new", SchedSpec::kNew},
 };
 
 absl::Status ParseSched(absl::string_view part, absl::string_view arg,
@@ -226,7 +227,7 @@ absl::Status ParseSched(absl::string_view part, absl::string_view arg,
     } else {
       return PartError(part, absl::StrCat("unknown sched option \"", field,
                                           "\"; expected ms=MIN-MAX, cpu, "
-                                          "idle, nice, fifo, stall or fixed"));
+                                          "idle, nice, fifo, stall, new or fixed"));
     }
   }
   if (modes != 0) spec.modes = modes;

@@ -29,7 +29,7 @@
 //                                milliseconds (default 5-20, log-uniform);
 //                                cap = share of wall time a process may spend
 //                                stalled, in percent (default 10)
-//   sched:SEED[,ms=MIN-MAX][,cpu][,idle][,nice][,fifo][,stall][,fixed]
+//   sched:SEED[,ms=MIN-MAX][,cpu][,idle][,nice][,fifo][,stall][,new][,fixed]
 //                                the wrapper's sidecar reschedules all the
 //                                test's threads (and its child processes')
 //                                at random change points, windows
@@ -39,8 +39,11 @@
 //                                `nice` gives one nice 19, `fifo` one
 //                                SCHED_FIFO (privileged; its windows last at
 //                                most 50 ms), `stall` takes the CPU from
-//                                all of them (a quarter of the windows).
-//                                Without a mode listed: cpu,idle,nice,stall.
+//                                all of them (a quarter of the windows),
+//                                `new` from a quarter of the threads it
+//                                sees start, for a window of their own.
+//                                Without a mode listed:
+//                                cpu,idle,nice,stall,new.
 //                                SEED and `fixed` as for chaos. Needs no
 //                                LD_PRELOAD, so it reaches static binaries,
 //                                Go and JVM tests.
@@ -129,8 +132,14 @@ struct SchedSpec {
     // host takes the CPU away for tens of milliseconds. Needs idle's
     // permission (SCHED_IDLE and back).
     kStall = 16,
+    // A thread seen for the first time is, with chance kHoldChance, held
+    // off the CPU for a window of its own (SCHED_IDLE on a CPU the sidecar
+    // keeps busy, the test's other threads elsewhere): races where a thread
+    // must reach some point before its creator goes on (start-before-ready)
+    // sit right after a thread starts. Needs idle's permission.
+    kNew = 32,
   };
-  static constexpr unsigned kDefaultModes = kCpu | kIdle | kNice | kStall;
+  static constexpr unsigned kDefaultModes = kCpu | kIdle | kNice | kStall | kNew;
 
   uint64_t seed = 0;
   // Window lengths are log-uniform in [min_ms, max_ms].
@@ -153,7 +162,7 @@ struct SchedSpec {
 };
 
 // SchedModeNames returns the names of `modes` in the order cpu, idle, nice,
-// fifo, stall.
+// fifo, stall, new.
 std::vector<std::string> SchedModeNames(unsigned modes);
 
 // Profile is one starvation profile; an empty Profile is `none`.

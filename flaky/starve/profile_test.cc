@@ -91,7 +91,8 @@ TEST(ParseProfile, SchedDefaultsModesAndOptions) {
   ASSERT_TRUE(plain->sched.has_value());
   EXPECT_EQ(plain->sched, SchedSpec{.seed = 7});
   EXPECT_EQ(plain->sched->modes, SchedSpec::kCpu | SchedSpec::kIdle |
-                                     SchedSpec::kNice | SchedSpec::kStall);
+                                     SchedSpec::kNice | SchedSpec::kStall |
+                                     SchedSpec::kNew);
   EXPECT_EQ(plain->sched->min_ms, 1);
   EXPECT_EQ(plain->sched->max_ms, 50);
   EXPECT_EQ(plain->ToString(), "sched:7");
@@ -104,13 +105,13 @@ TEST(ParseProfile, SchedDefaultsModesAndOptions) {
   EXPECT_EQ(tuned->sched->max_ms, 200);
   EXPECT_TRUE(tuned->sched->fixed);
   EXPECT_EQ(tuned->ToString(), "sched:9,ms=2-200,cpu,fifo,fixed");
-  EXPECT_EQ(ParseProfile("sched:1,stall,nice,idle,cpu")->ToString(),
+  EXPECT_EQ(ParseProfile("sched:1,new,stall,nice,idle,cpu")->ToString(),
             "sched:1");
   EXPECT_EQ(ParseProfile("sched:1,nice,idle,cpu")->ToString(),
             "sched:1,cpu,idle,nice");
   EXPECT_EQ(ParseProfile("sched:1,stall")->sched->modes, SchedSpec::kStall);
   EXPECT_THAT(SchedModeNames(SchedSpec::kDefaultModes | SchedSpec::kFifo),
-              ElementsAre("cpu", "idle", "nice", "fifo", "stall"));
+              ElementsAre("cpu", "idle", "nice", "fifo", "stall", "new"));
 }
 
 TEST(SchedSpec, SeedFollowsTheRunUnlessFixed) {

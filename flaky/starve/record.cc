@@ -61,7 +61,8 @@ std::string AppliedRecord::ToJson() const {
                                 {"threads", c.threads},
                                 {"changes", c.changes},
                                 {"refused", c.refused},
-                                {"stalls", c.stalls}};
+                                {"stalls", c.stalls},
+                                {"held", c.held}};
     } else {
       j["sched"]["counters"] = nullptr;
     }
@@ -144,6 +145,7 @@ absl::StatusOr<AppliedRecord> ParseAppliedRecord(absl::string_view json) {
         counters.refused = it->at("refused").get<uint64_t>();
         // Absent in records written before stalls existed.
         counters.stalls = it->value("stalls", uint64_t{0});
+        counters.held = it->value("held", uint64_t{0});
         sched.counters = counters;
       }
       record.sched = sched;

@@ -19,8 +19,8 @@
 // stalls, capped, stalled_ns, sites, sites_stalled}, summed over the test's
 // processes, or null before the test ended), sched {seed, base_seed, fixed,
 // min_ms, max_ms, modes ["cpu", ...], counters {windows, threads, changes,
-// refused, stalls} or null} or null, env ["K=V"], wrapper_pid (the test's own
-// pid when the wrapper exec'd it in place), killed (processes the test left
+// refused, stalls, held} or null} or null, env ["K=V"], wrapper_pid (the
+// test's own pid when the wrapper exec'd it in place), killed (processes the test left
 // running, killed by the wrapper after it; null before the test ended and
 // without a supervisor), host (the machine the run ran on: a remote
 // worker's name under Bazel remote execution), not_applied [{part,
@@ -93,6 +93,7 @@ struct AppliedSchedCounters {
   uint64_t changes = 0;  // schedules applied
   uint64_t refused = 0;  // schedules the kernel refused
   uint64_t stalls = 0;   // windows in which the test lost its CPU
+  uint64_t held = 0;     // threads held off the CPU as they started
 };
 
 // AppliedSched is the scheduling sidecar's configuration for the run.
@@ -102,7 +103,7 @@ struct AppliedSched {
   bool fixed = false;
   int min_ms = 0;
   int max_ms = 0;
-  std::vector<std::string> modes;  // cpu, idle, nice, fifo, stall
+  std::vector<std::string> modes;  // cpu, idle, nice, fifo, stall, new
   // Filled once the test has ended (and the sidecar reported).
   std::optional<AppliedSchedCounters> counters;
 };

@@ -144,7 +144,7 @@ TEST(AppliedRecord, SchedRoundTripsAndGivesTheSeedWithoutChaos) {
   EXPECT_FALSE(parsed->sched->counters.has_value());
   EXPECT_EQ(parsed->seed, std::optional<uint64_t>(5));
 
-  record.sched->counters = AppliedSchedCounters{7, 4, 30, 1, 2};
+  record.sched->counters = AppliedSchedCounters{7, 4, 30, 1, 2, 3};
   parsed = ParseAppliedRecord(record.ToJson());
   ASSERT_THAT(parsed, IsOk());
   ASSERT_TRUE(parsed->sched->counters.has_value());
@@ -153,6 +153,7 @@ TEST(AppliedRecord, SchedRoundTripsAndGivesTheSeedWithoutChaos) {
   EXPECT_EQ(parsed->sched->counters->changes, 30u);
   EXPECT_EQ(parsed->sched->counters->refused, 1u);
   EXPECT_EQ(parsed->sched->counters->stalls, 2u);
+  EXPECT_EQ(parsed->sched->counters->held, 3u);
 
   // With chaos too, the trial's seed is chaos's.
   record.chaos = AppliedChaos{};

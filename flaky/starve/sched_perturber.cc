@@ -150,6 +150,7 @@ std::string ModeFix(SchedSpec::Mode mode) {
     case SchedSpec::kIdle:
     case SchedSpec::kNice:
     case SchedSpec::kStall:
+    case SchedSpec::kNew:
       return "leaving SCHED_IDLE or nice 19 needs CAP_SYS_NICE (root outside "
              "a user namespace: Bazel's linux-sandbox has none, use "
              "--strategy=TestRunner=processwrapper-sandbox) or an RLIMIT_NICE "
@@ -183,7 +184,8 @@ SchedPlanner::SchedPlanner(const SchedSpec& spec, uint64_t run_seed,
     : spec_(spec),
       cpus_(std::move(cpus)),
       window_state_(run_seed ^ 0x5ced5eed5ced5eedULL),
-      thread_state_(run_seed ^ 0x7f4a7c159e3779b9ULL) {}
+      thread_state_(run_seed ^ 0x7f4a7c159e3779b9ULL),
+      hold_state_(run_seed ^ 0x94d049bb133111ebULL) {}
 
 double SchedPlanner::Uniform(uint64_t& state) {
   return static_cast<double>(SplitMix(state) >> 11) * 0x1.0p-53;
@@ -200,10 +202,7 @@ SchedWindow SchedPlanner::Next() {
   const double stall = Uniform(window_state_);
 
   SchedWindow window;
-  const double log_min = std::log(spec_.min_ms * 1e6);
-  const double log_max = std::log(spec_.max_ms * 1e6);
-  window.duration_ns =
-      static_cast<int64_t>(std::exp(log_min + length * (log_max - log_min)));
+  window.duration_ns = Length(length);
   const bool fifo_driver = spec_.modes & SchedSpec::kFifo;
   if ((spec_.modes & SchedSpec::kStall) && stall < kStallChance &&
       !cpus_.empty()) {
@@ -234,8 +233,32 @@ SchedWindow SchedPlanner::Next() {
   return window;
 }
 
+int64_t SchedPlanner::Length(double uniform) const {
+  const double log_min = std::log(spec_.min_ms * 1e6);
+  const double log_max = std::log(spec_.max_ms * 1e6);
+  return static_cast<int64_t>(
+      std::exp(log_min + uniform * (log_max - log_min)));
+}
+
 bool SchedPlanner::NewThreadBecomesVictim() {
   return Uniform(thread_state_) < 0.5;
+}
+
+std::optional<SchedHold> SchedPlanner::NewThreadHold() {
+  const double held = Uniform(hold_state_);
+  const double length = Uniform(hold_state_);
+  const double cpu = Uniform(hold_state_);
+  if (!(spec_.modes & SchedSpec::kNew) || held >= kHoldChance ||
+      cpus_.empty()) {
+    return std::nullopt;
+  }
+  SchedHold hold;
+  hold.duration_ns = Length(length);
+  if (spec_.modes & SchedSpec::kFifo) {
+    hold.duration_ns = std::min(hold.duration_ns, kMaxFifoWindowNs);
+  }
+  hold.cpu = cpus_[static_cast<size_t>(cpu * cpus_.size())];
+  return hold;
 }
 
 SchedPerturber::SchedPerturber(const SchedSpec& spec, uint64_t run_seed,
@@ -249,6 +272,24 @@ ThreadSchedule SchedPerturber::Desired(pid_t tid) const {
   if (window_.stall) {
     schedule.policy = ThreadPolicy::kIdle;
     return schedule;
+  }
+  if (held_ != 0) {
+    if (tid == held_) {
+      schedule.policy = ThreadPolicy::kIdle;
+      schedule.cpus = {hold_.cpu};
+      return schedule;
+    }
+    // The others keep off the held thread's CPU where they can: only the
+    // held thread is to lose its CPU to the driver. A window that pins
+    // them all to that CPU pins them to another.
+    std::vector<int> elsewhere;
+    for (int cpu : schedule.cpus) {
+      if (cpu != hold_.cpu) elsewhere.push_back(cpu);
+    }
+    for (size_t i = 0; elsewhere.empty() && i < cpus_.size(); ++i) {
+      if (cpus_[i] != hold_.cpu) elsewhere.push_back(cpus_[i]);
+    }
+    if (!elsewhere.empty()) schedule.cpus = std::move(elsewhere);
   }
   if (tid == victim_) schedule.policy = window_.victim_policy;
   if (tid == favoured_) schedule.policy = ThreadPolicy::kFifo;
@@ -273,14 +314,21 @@ int64_t SchedPerturber::Step(int64_t now_ns) {
   for (auto it = applied_.begin(); it != applied_.end();) {
     it = alive(it->first) ? std::next(it) : applied_.erase(it);
   }
+  if (held_ != 0 && (now_ns >= hold_end_ns_ || !alive(held_))) held_ = 0;
   const bool has_victim = window_.victim_policy != ThreadPolicy::kBase;
   for (pid_t tid : threads) {
     if (!seen_.insert(tid).second) continue;
     ++counters_.threads;
-    // A thread born mid-window may take the victim's place: races often
-    // sit right after a thread starts.
-    if (!first && has_victim && planner_.NewThreadBecomesVictim()) {
-      victim_ = tid;
+    if (first) continue;  // the test's first threads: none starts now
+    // A thread born mid-window may take the victim's place, or be held
+    // off the CPU: races often sit right after a thread starts.
+    if (has_victim && planner_.NewThreadBecomesVictim()) victim_ = tid;
+    const std::optional<SchedHold> hold = planner_.NewThreadHold();
+    if (hold.has_value() && held_ == 0) {
+      held_ = tid;
+      hold_ = *hold;
+      hold_end_ns_ = now_ns + hold->duration_ns;
+      ++counters_.held;
     }
   }
   if (!threads.empty()) {
@@ -312,7 +360,9 @@ int64_t SchedPerturber::Step(int64_t now_ns) {
       ++counters_.refused;
     }
   }
-  return std::min(window_end_ns_, now_ns + kScanIntervalNs);
+  int64_t next_ns = std::min(window_end_ns_, now_ns + kScanIntervalNs);
+  if (held_ != 0) next_ns = std::min(next_ns, hold_end_ns_);
+  return next_ns;
 }
 
 void SchedPerturber::Restore() {
@@ -358,6 +408,7 @@ SchedPermission CheckSchedPermitted(const SchedSpec& spec,
       {SchedSpec::kNice, ThreadPolicy::kNice},
       {SchedSpec::kFifo, ThreadPolicy::kFifo},
       {SchedSpec::kStall, ThreadPolicy::kIdle},
+      {SchedSpec::kNew, ThreadPolicy::kIdle},
   };
   ThreadSchedule base;
   base.cpus = cpus;
@@ -370,7 +421,8 @@ SchedPermission CheckSchedPermitted(const SchedSpec& spec,
     }
     ThreadSchedule tried;
     tried.policy = policy;
-    tried.cpus = mode == SchedSpec::kCpu || mode == SchedSpec::kStall
+    tried.cpus = mode == SchedSpec::kCpu || mode == SchedSpec::kStall ||
+                         mode == SchedSpec::kNew
                      ? std::vector<int>{cpus.front()}
                      : cpus;
     absl::Status status = (*control)->Apply(pid, tried);

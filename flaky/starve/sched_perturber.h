@@ -4,7 +4,9 @@
 // at nice 19 (it runs only when the others leave it room), one in
 // SCHED_FIFO (the others on its CPU wait until it blocks), or, in a stall,
 // all of them in SCHED_IDLE on one CPU that its driver keeps busy (the test
-// loses its CPU, so what fell due meanwhile happens all at once). It needs no
+// loses its CPU, so what fell due meanwhile happens all at once). Apart from
+// the windows, a thread it sees start may be held the same way alone while
+// the others go on (its creator outruns it). It needs no
 // LD_PRELOAD, so it reaches statically linked, Go and JVM tests, whose
 // threads never call the functions the chaos shim intercepts. It is driven
 // from outside (sched_sidecar.h runs it in its own process) and has no clock
@@ -101,6 +103,18 @@ inline constexpr double kStallChance = 0.25;
 // everything else on its CPU until it blocks.
 inline constexpr int64_t kMaxFifoWindowNs = 50'000'000;
 
+// SchedHold is how a thread seen starting is held off the CPU: for how
+// long, and on which CPU (kept busy by the perturber's driver).
+struct SchedHold {
+  int64_t duration_ns = 0;
+  int cpu = 0;
+};
+
+// kHoldChance is the share of new threads held when kNew is on: a test
+// that starts threads in a loop meets holds within a few iterations, and
+// most of its threads still start freely.
+inline constexpr double kHoldChance = 0.25;
+
 // SchedPlanner draws the windows of one run from its seed. Not thread-safe.
 class SchedPlanner {
  public:
@@ -123,13 +137,21 @@ class SchedPlanner {
   // of its own so that the windows do not depend on how many appear.
   bool NewThreadBecomesVictim();
 
+  // NewThreadHold says whether a thread seen for the first time is held
+  // (with `new`, chance kHoldChance): for a length drawn as a window's (at
+  // most kMaxFifoWindowNs under a SCHED_FIFO driver), on a CPU drawn from
+  // `cpus`. From a stream of its own, the same number of draws per call.
+  std::optional<SchedHold> NewThreadHold();
+
  private:
   double Uniform(uint64_t& state);
+  int64_t Length(double uniform) const;
 
   SchedSpec spec_;
   std::vector<int> cpus_;
   uint64_t window_state_;
   uint64_t thread_state_;
+  uint64_t hold_state_;
 };
 
 // SchedCounters is what a perturber did.
@@ -139,6 +161,7 @@ struct SchedCounters {
   uint64_t changes = 0;  // schedules applied
   uint64_t refused = 0;  // schedules the kernel refused (exited threads aside)
   uint64_t stalls = 0;   // windows that were stalls
+  uint64_t held = 0;     // threads held as they started
 };
 
 // SchedPerturber applies the planner's windows to the test's threads. Not
@@ -152,10 +175,11 @@ class SchedPerturber {
                  std::vector<int> cpus, ThreadControl* control);
 
   // Step starts the next window when the current one is over (or on the
-  // first call), finds new and exited threads, and gives every thread its
-  // schedule, calling control->Apply only where it changes (and once for
-  // every new thread, whose inherited scheduling is unknown). Returns when
-  // to call it again: the window's end or the next scan, whichever is
+  // first call), finds new and exited threads (holding one that started,
+  // with `new`, unless one is held), and gives every thread its schedule,
+  // calling control->Apply only where it changes (and once for every new
+  // thread, whose inherited scheduling is unknown). Returns when to call it
+  // again: the window's end, the hold's or the next scan, whichever is
   // first. `now_ns` must not decrease.
   int64_t Step(int64_t now_ns);
 
@@ -164,10 +188,12 @@ class SchedPerturber {
   // scheduling from its creator).
   void Restore();
 
-  // StallCpu is the CPU to keep busy until Step's answer, while the current
-  // window is a stall.
-  std::optional<int> StallCpu() const {
-    return started_ && window_.stall ? window_.cpu : std::nullopt;
+  // BusyCpu is the CPU to keep busy until Step's answer: the stall's, in a
+  // stall, else the held thread's while one is held.
+  std::optional<int> BusyCpu() const {
+    if (started_ && window_.stall) return window_.cpu;
+    if (held_ != 0) return hold_.cpu;
+    return std::nullopt;
   }
 
   const SchedCounters& counters() const { return counters_; }
@@ -183,6 +209,9 @@ class SchedPerturber {
   int64_t window_end_ns_ = 0;
   pid_t victim_ = 0;
   pid_t favoured_ = 0;
+  pid_t held_ = 0;  // the thread held as it started, if any
+  SchedHold hold_;
+  int64_t hold_end_ns_ = 0;
   std::map<pid_t, ThreadSchedule> applied_;
   std::set<pid_t> seen_;
   SchedCounters counters_;
@@ -199,7 +228,7 @@ struct SchedPermission {
 // CheckSchedPermitted tries each mode of `spec` on a forked stand-in with
 // the caller's credentials and limits (which the test inherits), and
 // undoes it: pinning to cpus[0] (non-empty), SCHED_IDLE, nice 19,
-// SCHED_FIFO, and for a stall SCHED_IDLE on cpus[0]. Undoing is tried too because an unprivileged process may
+// SCHED_FIFO, and for a stall or a hold SCHED_IDLE on cpus[0]. Undoing is tried too because an unprivileged process may
 // lower another's priority but not raise it back. The stand-in only
 // blocks on a pipe and exits, so this may be called from any thread.
 SchedPermission CheckSchedPermitted(const SchedSpec& spec,

@@ -179,6 +179,7 @@ TEST(SchedPerturber, GivesEveryThreadItsWindowsSchedule) {
   int64_t now = 0;
   int demoted_windows = 0;
   int stall_steps = 0;
+  int hold_steps = 0;
   for (int step = 0; step < 3000; ++step) {
     const int64_t next = perturber.Step(now);
     ASSERT_GT(next, now);
@@ -190,24 +191,41 @@ TEST(SchedPerturber, GivesEveryThreadItsWindowsSchedule) {
     const int nice = fake.WithPolicy(ThreadPolicy::kNice);
     const int favoured = fake.WithPolicy(ThreadPolicy::kFifo);
     const std::vector<int>& cpus = fake.actual[fake.threads[0]].cpus;
-    for (pid_t tid : fake.threads) ASSERT_EQ(fake.actual[tid].cpus, cpus);
-    if (const std::optional<int> stall = perturber.StallCpu()) {
-      // The whole test on the stall's CPU, every thread SCHED_IDLE.
-      ASSERT_EQ(idle, static_cast<int>(fake.threads.size()));
-      ASSERT_THAT(cpus, ElementsAre(*stall));
+    const std::optional<int> busy = perturber.BusyCpu();
+    if (busy.has_value() && idle == static_cast<int>(fake.threads.size())) {
+      // A stall: the whole test on the stall's CPU, every thread
+      // SCHED_IDLE.
+      for (pid_t tid : fake.threads) ASSERT_EQ(fake.actual[tid].cpus, cpus);
+      ASSERT_THAT(cpus, ElementsAre(*busy));
       ++stall_steps;
+    } else if (busy.has_value()) {
+      // A thread held as it started, alone on the busy CPU; the others
+      // elsewhere.
+      int held = 0;
+      for (pid_t tid : fake.threads) {
+        const ThreadSchedule& schedule = fake.actual[tid];
+        if (schedule.cpus == std::vector<int>{*busy}) {
+          ASSERT_EQ(schedule.policy, ThreadPolicy::kIdle);
+          ++held;
+        }
+      }
+      ASSERT_LE(held, 1);
+      ++hold_steps;
     } else {
+      for (pid_t tid : fake.threads) ASSERT_EQ(fake.actual[tid].cpus, cpus);
       ASSERT_LE(idle + nice, 1);
       ASSERT_LE(favoured, 1);
       demoted_windows += idle + nice;
     }
     // Threads come and go.
-    if (step == 500) fake.threads.push_back(103);
+    if (step % 100 == 50 && step < 2000) fake.threads.push_back(200 + step);
     if (step == 1000) fake.threads.erase(fake.threads.begin() + 1);
     now = next;
   }
   EXPECT_GT(perturber.counters().windows, 10u);
-  EXPECT_EQ(perturber.counters().threads, 4u);
+  EXPECT_EQ(perturber.counters().threads, 23u);
+  EXPECT_GT(perturber.counters().held, 0u);
+  EXPECT_GT(hold_steps, 0);
   EXPECT_EQ(perturber.counters().refused, 0u);
   EXPECT_GT(demoted_windows, 0);
   EXPECT_GT(stall_steps, 0);
@@ -218,6 +236,62 @@ TEST(SchedPerturber, GivesEveryThreadItsWindowsSchedule) {
     EXPECT_EQ(fake.actual[tid].policy, ThreadPolicy::kBase);
     EXPECT_THAT(fake.actual[tid].cpus, ElementsAre(0, 1));
   }
+}
+
+// A thread that starts while none is held is held (with the seed's
+// chance) alone on a CPU, the others elsewhere, until its hold ends.
+TEST(SchedPerturber, HoldsAThreadAsItStarts) {
+  const SchedSpec spec = Spec(SchedSpec::kNew, 1000, 1000);
+  // A seed whose first new thread is held (a quarter are).
+  uint64_t seed = 1;
+  while (!SchedPlanner(spec, seed, {0, 1}).NewThreadHold().has_value()) ++seed;
+  const SchedHold hold = *SchedPlanner(spec, seed, {0, 1}).NewThreadHold();
+  EXPECT_NEAR(hold.duration_ns, 1000000000, 1);
+  FakeThreads fake;
+  fake.threads = {10};
+  SchedPerturber perturber(spec, seed, {0, 1}, &fake);
+  perturber.Step(0);
+  EXPECT_FALSE(perturber.BusyCpu().has_value()) << "the first thread is not new";
+  fake.threads = {10, 11};
+  const int64_t next = perturber.Step(5000000);
+  EXPECT_EQ(perturber.BusyCpu(), hold.cpu);
+  EXPECT_EQ(fake.actual[11].policy, ThreadPolicy::kIdle);
+  EXPECT_THAT(fake.actual[11].cpus, ElementsAre(hold.cpu));
+  EXPECT_EQ(fake.actual[10].policy, ThreadPolicy::kBase);
+  EXPECT_THAT(fake.actual[10].cpus, ElementsAre(1 - hold.cpu));
+  EXPECT_EQ(perturber.counters().held, 1u);
+  EXPECT_LE(next, 5000000 + SchedPerturber::kScanIntervalNs);
+  // Another thread starting meanwhile is not held: one at a time.
+  fake.threads = {10, 11, 12};
+  perturber.Step(6000000);
+  EXPECT_EQ(fake.actual[12].policy, ThreadPolicy::kBase);
+  EXPECT_EQ(perturber.counters().held, 1u);
+  // The hold ends on time (the window of 1 s does not).
+  perturber.Step(5000000 + hold.duration_ns);
+  EXPECT_FALSE(perturber.BusyCpu().has_value());
+  EXPECT_EQ(fake.actual[11].policy, ThreadPolicy::kBase);
+  EXPECT_THAT(fake.actual[11].cpus, ElementsAre(0, 1));
+  EXPECT_THAT(fake.actual[10].cpus, ElementsAre(0, 1));
+}
+
+TEST(SchedPlanner, HoldsAQuarterOfNewThreadsOnlyWithNew) {
+  SchedPlanner with_new(Spec(SchedSpec::kNew), 8, {0, 1});
+  SchedPlanner without(Spec(SchedSpec::kDefaultModes & ~SchedSpec::kNew), 8,
+                       {0, 1});
+  constexpr int kThreads = 20000;
+  int held = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    const std::optional<SchedHold> hold = with_new.NewThreadHold();
+    if (hold.has_value()) {
+      ++held;
+      EXPECT_GE(hold->duration_ns, 1000000 - 1);
+      EXPECT_LE(hold->duration_ns, 50000000 + 1);
+    }
+    EXPECT_FALSE(without.NewThreadHold().has_value());
+  }
+  // The seed is fixed; any seed would be within 0.03 of the chance except
+  // with probability 2 exp(-2 * 20000 * 0.03^2) = 4.6e-16 (Hoeffding).
+  EXPECT_NEAR(held / double{kThreads}, kHoldChance, 0.03);
 }
 
 TEST(SchedPerturber, AppliesOnlyWhatChanges) {
@@ -344,14 +418,14 @@ TEST(CheckSchedPermitted, NamesWhatIsRefusedAndWhy) {
   EXPECT_TRUE(permission.permitted & SchedSpec::kCpu);
   for (const auto& [mode, reason] : permission.refused) {
     EXPECT_TRUE(mode == "idle" || mode == "nice" || mode == "fifo" ||
-                mode == "stall")
+                mode == "stall" || mode == "new")
         << mode;
     EXPECT_THAT(reason, ::testing::HasSubstr("CAP_SYS_NICE"));
   }
   // Every mode is either permitted or refused.
   EXPECT_EQ(permission.refused.size() +
                 static_cast<size_t>(__builtin_popcount(permission.permitted)),
-            5u);
+            6u);
 }
 
 TEST(CheckSchedPermitted, AffinityIsAlwaysPermitted) {

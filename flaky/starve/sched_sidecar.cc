@@ -69,18 +69,19 @@ int64_t NowNs() {
     const int64_t now = NowNs();
     const int64_t next = perturber.Step(now);
     struct pollfd fds[2] = {{test_fd, POLLIN, 0}, {signals, POLLIN, 0}};
-    const std::optional<int> stall = perturber.StallCpu();
-    if (stall != busy_cpu && know_own_cpus) {
-      // A stall's CPU is kept busy by this process: its SCHED_IDLE threads
-      // run only when it leaves them room, which it does not.
+    const std::optional<int> busy = perturber.BusyCpu();
+    if (busy != busy_cpu && know_own_cpus) {
+      // A stall's or a hold's CPU is kept busy by this process: the
+      // SCHED_IDLE threads there run only when it leaves them room, which
+      // it does not.
       cpu_set_t set;
       CPU_ZERO(&set);
-      if (stall) CPU_SET(*stall, &set);
-      sched_setaffinity(0, sizeof(set), stall ? &set : &own_cpus);
-      busy_cpu = stall;
+      if (busy) CPU_SET(*busy, &set);
+      sched_setaffinity(0, sizeof(set), busy ? &set : &own_cpus);
+      busy_cpu = busy;
     }
     int ready = 0;
-    if (stall) {
+    if (busy) {
       // Spin until the next step, still noticing the test's end and
       // signals at once.
       while ((ready = poll(fds, 2, 0)) == 0 && NowNs() < next) {

@@ -17,8 +17,8 @@
 // when its parent dies; on the first two it gives the threads it changed
 // their base scheduling back first. With SCHED_FIFO in the profile it runs
 // at SCHED_FIFO priority 2 itself, above the favoured thread, so a window
-// always ends on time. In a stall window it spins on the stall's CPU,
-// where the test's threads wait in SCHED_IDLE.
+// always ends on time. In a stall, or while a new thread is held, it spins
+// on the CPU where the stalled or held threads wait in SCHED_IDLE.
 #ifndef FLAKY_STARVE_SCHED_SIDECAR_H_
 #define FLAKY_STARVE_SCHED_SIDECAR_H_
 

@@ -781,7 +781,7 @@ absl::StatusOr<ExitStatus> RunUnderProfile(const WrapperOptions& options,
       const SchedCounters& c = **sched_report;
       record.sched->counters =
           AppliedSchedCounters{c.windows, c.threads, c.changes, c.refused,
-                               c.stalls};
+                               c.stalls, c.held};
     } else {
       log << kWarningPrefix << SchedPart(applied) << ": "
           << sched_report->status().message() << "\n";

@@ -6,8 +6,9 @@
 //
 // Exits 0 once it has seen them all and watched for at least MIN_MS
 // (default 0), 1 when a mode is missing after 60 s, 2 when run without a
-// sched part. A stall is not watched for: it takes the CPU from the probe
-// too (the wrapper's record counts stalls). Three worker threads alternate a little
+// sched part. Stalls and holds are not watched for: a stall takes the CPU
+// from the probe too, and a held thread looks like an idle one (the
+// wrapper's record counts both). Three worker threads alternate a little
 // work with short sleeps, like a test's threads; the main thread looks at
 // every thread's affinity, policy and nice value each millisecond (nothing
 // notifies a process that its scheduling changed).
@@ -81,7 +82,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const unsigned wanted =
-      profile->sched->modes & ~flaky::starve::SchedSpec::kStall;
+      profile->sched->modes &
+      ~(flaky::starve::SchedSpec::kStall | flaky::starve::SchedSpec::kNew);
   const int all_cpus = CpuCount(0);
   std::atomic<bool> stop{false};
   pthread_t workers[3];
