@@ -49,6 +49,7 @@ Sizes QuickSizes() {
   sizes.direct_none_seconds = 10;
   sizes.direct_best_runs = 100;
   sizes.matrix_runs = 4;
+  sizes.matrix_none_seconds = 2;
   sizes.fixed_runs = 6;
   return sizes;
 }

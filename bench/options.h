@@ -64,6 +64,9 @@ struct Sizes {
   int direct_none_seconds = 300;
   int direct_best_runs = 2000;   // direct detection under the best profile
   int matrix_runs = 60;          // per matrix target and profile: the most runs
+  // The matrix's `none`: how long it hunts, the time issue 14 gives `auto`
+  // to reach FLAKY (none gets the same budget). Seconds.
+  int matrix_none_seconds = 60;
   int fixed_runs = 300;          // per fixed twin in the matrix
 };
 

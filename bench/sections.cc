@@ -639,11 +639,17 @@ absl::Status Bench::Matrix() {
     const size_t first = cells.size();
     for (const auto& [column, profile] : MatrixColumns()) {
       if (absl::StartsWith(profile, "chaos") && IsGo(original)) continue;
-      FLAKY_RETURN_IF_ERROR(Flaky("hunt", hunt_id(column, original),
-                                  {original, "--mode=direct",
-                                   absl::StrCat("--profiles=", profile), "--until_decided",
-                                   absl::StrCat("--runs=", s.matrix_runs)})
-                                .status());
+      std::vector<std::string> args = {original, "--mode=direct",
+                                       absl::StrCat("--profiles=", profile)};
+      if (profile == "none") {
+        // The budget auto is given, not a verdict: none would stop at its
+        // CLEAN, or at --runs long before the budget on a fast test.
+        args.push_back(absl::StrCat("--budget=", s.matrix_none_seconds, "s"));
+      } else {
+        args.insert(args.end(),
+                    {"--until_decided", absl::StrCat("--runs=", s.matrix_runs)});
+      }
+      FLAKY_RETURN_IF_ERROR(Flaky("hunt", hunt_id(column, original), args).status());
       FLAKY_ASSIGN_OR_RETURN(BenchHunt hunt, FindHunt(hunt_id(column, original)));
       FLAKY_ASSIGN_OR_RETURN(Cell cell, SummarizeHunt(hunt, original, gate_));
       cells.push_back(cell);
@@ -676,9 +682,10 @@ absl::Status Bench::Matrix() {
       "## 7. Foreign and model races x profiles\n\n", foreign_note,
       "One hunt per cell: `flaky hunt TARGET "
       "--mode=direct --profiles=P --until_decided --runs=", s.matrix_runs,
-      "` with P = `none`, `chaos:1`, `sched:1` (their defaults) and `auto` (the "
-      "search: each arm judged on its own runs); time to FLAKY counts from the "
-      "hunt's start. `chaos` leaves out the static Go "
+      "` with P = `chaos:1`, `sched:1` (their defaults) and `auto` (the "
+      "search: each arm judged on its own runs), and under `none` `--budget=",
+      s.matrix_none_seconds, "s` instead (the time `auto` is given to reach "
+      "FLAKY); time to FLAKY counts from the hunt's start. `chaos` leaves out the static Go "
       "binaries (the shim cannot act in them). A run fails when any of its test "
       "cases fails; s/run is the mean of each run's test time, wrapper "
       "included; x none is its ratio to the target's `none` (a fixed twin's: "
