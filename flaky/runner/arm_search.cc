@@ -115,6 +115,21 @@ absl::Status ArmSearch::Settle(const std::string& profile,
   return absl::OkStatus();
 }
 
+absl::Status ArmSearch::Revive(const std::string& profile) {
+  Arm* arm = Find(profile);
+  if (arm == nullptr) {
+    return absl::NotFoundError(absl::StrCat(profile, " is not an arm of the search"));
+  }
+  if (arm->eliminated_after_pass == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(profile, " was not dropped: it is active, skipped or settled"));
+  }
+  arm->active = true;
+  arm->eliminated_after_pass = 0;
+  chosen_.reset();
+  return absl::OkStatus();
+}
+
 std::vector<std::string> ArmSearch::Active() const {
   std::vector<std::string> active;
   for (const Arm& arm : arms_) {

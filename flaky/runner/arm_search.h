@@ -93,6 +93,13 @@ class ArmSearch {
   // Errors: NotFound.
   absl::Status Settle(const std::string& profile, std::vector<std::string> targets);
 
+  // Revive brings `profile`, dropped after a pass, back into the search:
+  // after an arm settled the targets it could run, the arms that were
+  // dropped in its favour may be the only ones left for the rest. Its
+  // counts stay. Errors: NotFound; FailedPrecondition for an arm that is
+  // active, skipped or settled.
+  absl::Status Revive(const std::string& profile);
+
   // Active lists the arms that still get runs, in the arms' order.
   std::vector<std::string> Active() const;
 

@@ -98,5 +98,28 @@ TEST(ArmSearch, AnArmThatSettlesSomeTargetsLeavesTheSearchToTheOthers) {
   EXPECT_THAT(search.Settle("z", {}), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST(ArmSearch, DroppedArmsCanBeRevived) {
+  ArmSearch search({"chaos:1", "sched:1", "hogs:2"});
+  ASSERT_THAT(search.Record("chaos:1", 10, 6, absl::Seconds(2)), IsOk());
+  ASSERT_THAT(search.Record("sched:1", 10, 1, absl::Seconds(2)), IsOk());
+  ASSERT_THAT(search.Record("hogs:2", 10, 0, absl::Seconds(2)), IsOk());
+  search.EndPass();
+  search.EndPass();
+  EXPECT_EQ(search.Winner(), "chaos:1");
+  ASSERT_THAT(search.Settle("chaos:1", {"//a"}), IsOk());
+  EXPECT_TRUE(search.Active().empty());
+  ASSERT_THAT(search.Revive("sched:1"), IsOk());
+  ASSERT_THAT(search.Revive("hogs:2"), IsOk());
+  EXPECT_THAT(search.Active(), ElementsAre("sched:1", "hogs:2"));
+  EXPECT_FALSE(search.Winner().has_value());
+  EXPECT_THAT(search.Revive("sched:1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(search.Revive("chaos:1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(search.Revive("z"), StatusIs(absl::StatusCode::kNotFound));
+  search.EndPass();
+  EXPECT_EQ(search.Winner(), "sched:1");
+}
+
 }  // namespace
 }  // namespace flaky::runner

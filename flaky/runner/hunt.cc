@@ -758,17 +758,34 @@ absl::Status Hunter::SettleArm(ProfileState& state) {
                                  absl::StrJoin(settled, " "),
                                  " first; the search goes on for ",
                                  absl::StrJoin(state.refused_targets, " ")));
+  auto is_active = [&](const ProfileState& other) {
+    const std::vector<std::string> active = search_->Active();
+    return std::find(active.begin(), active.end(), other.text) != active.end();
+  };
   for (ProfileState& other : states_) {
-    if (other.done || !TargetsOf(other).empty()) continue;
+    if (!is_active(other) || !TargetsOf(other).empty()) continue;
     other.done = true;
     FLAKY_RETURN_IF_ERROR(search_->Skip(
         other.text, absl::StrCat("every target it takes was settled by ", state.text)));
   }
-  if (search_->Active().empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no profile of --profiles=auto can be applied to ",
-        absl::StrJoin(state.refused_targets, " ")));
+  if (!search_->Active().empty()) return absl::OkStatus();
+  // The arms dropped in favour of this one may still run the rest.
+  std::vector<std::string> revived;
+  for (ProfileState& other : states_) {
+    if (&other == &state || TargetsOf(other).empty()) continue;
+    if (search_->Revive(other.text).ok()) {
+      other.done = false;
+      revived.push_back(other.text);
+    }
   }
+  progress_.Message(
+      revived.empty()
+          ? absl::StrCat("flaky: auto: no profile of the family can run ",
+                         absl::StrJoin(state.refused_targets, " "),
+                         "; they stay undecided")
+          : absl::StrCat("flaky: auto: ", absl::StrJoin(revived, ", "),
+                         " dropped earlier, back in the search for ",
+                         absl::StrJoin(state.refused_targets, " ")));
   return absl::OkStatus();
 }
 

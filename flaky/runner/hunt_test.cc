@@ -636,6 +636,60 @@ TEST_F(HuntTest, AutoSearchUntilDecidedGoesOnForWhatTheFirstSettledArmRefused) {
   EXPECT_GE(b_failures_under_hogs, 5);
 }
 
+// Both chaos arms refuse b_test and win pass 1 on a_test, so hogs:2 is
+// dropped; once chaos:1 has settled a_test, no arm left can run b_test:
+// hogs:2 comes back for it instead of the hunt ending with b_test unrun.
+TEST_F(HuntTest, AutoSearchRevivesADroppedArmForWhatTheWinnersRefused) {
+  bazel_.query_output = "cc_test rule //t:a_test\ncc_test rule //t:b_test\n";
+  options_.targets = {"//t:..."};
+  options_.auto_search = true;
+  options_.until_decided = true;
+  options_.profiles = {"chaos:1", "taskset:0+chaos:1", "hogs:2"};
+  options_.runs = 100;
+  bazel_.unappliable_for = {{"//t:b_test", "chaos:1"},
+                            {"//t:b_test", "taskset:0+chaos:1"}};
+  // The chaos arms fail a_test every run; hogs:2 fails b_test every third.
+  bazel_.fails_for = [](const std::string& target, const std::string& profile, int run) {
+    if (target == "//t:a_test") return absl::StrContains(profile, "chaos:1");
+    return profile == "hogs:2" && run % 3 == 0;
+  };
+  // Settled once every target the profile ran has 5 failures.
+  options_.decide = [](const std::vector<results::CaseSummary>& rows,
+                       const std::string& profile) -> absl::StatusOr<bool> {
+    bool any = false;
+    for (const results::CaseSummary& row : rows) {
+      if (row.profile != profile || row.trials == 0) continue;
+      any = true;
+      if (row.failures < 5) return false;
+    }
+    return any;
+  };
+  absl::StatusOr<HuntResult> result = Hunt();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_THAT(out_.str(), HasSubstr("flaky: auto: hogs:2 dropped earlier, back in the "
+                                    "search for //t:b_test"));
+  EXPECT_EQ(result->auto_winner, "hogs:2");
+  EXPECT_THAT(result->auto_summary,
+              HasSubstr("runs failed, skipped: every target it takes was "
+                        "settled by chaos:1"));
+  EXPECT_THAT(result->auto_summary, HasSubstr("settled //t:a_test first"));
+  const std::vector<std::string> tests = bazel_.TestCommands();
+  ASSERT_FALSE(tests.empty());
+  EXPECT_THAT(tests.back(), HasSubstr("--profile=hogs:2 "));
+  EXPECT_THAT(tests.back(), ::testing::EndsWith("-- //t:b_test"));
+  std::unique_ptr<results::Store> store = OpenStore();
+  absl::StatusOr<std::vector<results::CaseSummary>> rows =
+      store->Summarize({.hunt_ids = {"h1"}, .targets = {}, .profiles = {}});
+  ASSERT_THAT(rows, IsOk());
+  int64_t b_failures_under_hogs = 0;
+  for (const results::CaseSummary& row : *rows) {
+    if (row.profile == "hogs:2" && row.target == "//t:b_test") {
+      b_failures_under_hogs = row.failures;
+    }
+  }
+  EXPECT_GE(b_failures_under_hogs, 5);
+}
+
 TEST_F(HuntTest, InProcessRepetitionMakesATrialPerIteration) {
   options_.repeat = 3;
   options_.runs = 2;
