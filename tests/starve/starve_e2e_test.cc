@@ -476,7 +476,8 @@ TEST(Starve, SchedReachesAStaticBinary) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const bool stalls = parsed->sched->modes & SchedSpec::kStall;
   // The windows are the seed's (3 = SEED + run - 1): the probe watches
-  // until the first stall has ended, twice over for a loaded machine.
+  // until the first stall has ended, twice over and a second more for a
+  // loaded machine, where the sidecar may start its windows late.
   int64_t until_first_stall_ns = 0;
   if (stalls) {
     SchedPlanner planner(*parsed->sched, 3, {0});  // CPUs do not change lengths
@@ -486,7 +487,8 @@ TEST(Starve, SchedReachesAStaticBinary) {
     }
   }
   Result r = RunToEnd({Starve(), "--profile=" + profile, "--", SchedProbe(),
-                       absl::StrCat(2 * until_first_stall_ns / 1000000)},
+                       absl::StrCat(2 * until_first_stall_ns / 1000000 +
+                                    (stalls ? 1000 : 0))},
                       {"TEST_RANDOM_SEED=3"});
   ASSERT_EQ(ExitCode(r), 0) << r.err << r.out;
   EXPECT_THAT(r.out, HasSubstr("sched_probe: saw cpu"));
