@@ -449,6 +449,18 @@ absl::StatusOr<bool> TwentyTrialsEach(const std::vector<results::CaseSummary>& r
   return any;
 }
 
+// Decided once every case of the profile that ran has failed 5 times.
+absl::StatusOr<bool> FiveFailuresEach(const std::vector<results::CaseSummary>& rows,
+                                      const std::string& profile) {
+  bool any = false;
+  for (const results::CaseSummary& row : rows) {
+    if (row.profile != profile || row.trials == 0) continue;
+    any = true;
+    if (row.failures < 5) return false;
+  }
+  return any;
+}
+
 TEST_F(HuntTest, UntilDecidedStopsWhenEveryCaseIsDecided) {
   options_.until_decided = true;
   options_.runs = 100;
@@ -597,17 +609,7 @@ TEST_F(HuntTest, AutoSearchUntilDecidedGoesOnForWhatTheFirstSettledArmRefused) {
     return (profile == "chaos:1" && target == "//t:a_test") ||
            (profile == "hogs:2" && target == "//t:b_test");
   };
-  // Settled once every target the profile ran has 5 failures.
-  options_.decide = [](const std::vector<results::CaseSummary>& rows,
-                       const std::string& profile) -> absl::StatusOr<bool> {
-    bool any = false;
-    for (const results::CaseSummary& row : rows) {
-      if (row.profile != profile || row.trials == 0) continue;
-      any = true;
-      if (row.failures < 5) return false;
-    }
-    return any;
-  };
+  options_.decide = FiveFailuresEach;
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
   EXPECT_THAT(out_.str(), HasSubstr("flaky: auto: chaos:1 settled //t:a_test first; "
@@ -653,17 +655,7 @@ TEST_F(HuntTest, AutoSearchRevivesADroppedArmForWhatTheWinnersRefused) {
     if (target == "//t:a_test") return absl::StrContains(profile, "chaos:1");
     return profile == "hogs:2" && run % 3 == 0;
   };
-  // Settled once every target the profile ran has 5 failures.
-  options_.decide = [](const std::vector<results::CaseSummary>& rows,
-                       const std::string& profile) -> absl::StatusOr<bool> {
-    bool any = false;
-    for (const results::CaseSummary& row : rows) {
-      if (row.profile != profile || row.trials == 0) continue;
-      any = true;
-      if (row.failures < 5) return false;
-    }
-    return any;
-  };
+  options_.decide = FiveFailuresEach;
   absl::StatusOr<HuntResult> result = Hunt();
   ASSERT_THAT(result, IsOk());
   EXPECT_THAT(out_.str(), HasSubstr("flaky: auto: hogs:2 dropped earlier, back in the "
