@@ -82,6 +82,21 @@ class HuntTest : public ::testing::Test {
     return store.ok() ? std::move(*store) : nullptr;
   }
 
+  // FailuresOf is how often `target` failed under `profile` in hunt h1; -1
+  // when the store cannot say.
+  int64_t FailuresOf(const std::string& target, const std::string& profile) {
+    std::unique_ptr<results::Store> store = OpenStore();
+    if (store == nullptr) return -1;
+    absl::StatusOr<std::vector<results::CaseSummary>> rows =
+        store->Summarize({.hunt_ids = {"h1"}, .targets = {}, .profiles = {}});
+    if (!rows.ok()) return -1;
+    int64_t failures = 0;
+    for (const results::CaseSummary& row : *rows) {
+      if (row.profile == profile && row.target == target) failures += row.failures;
+    }
+    return failures;
+  }
+
   ManualClock clock_;
   std::string dir_;
   FakeBazel bazel_;
@@ -625,17 +640,7 @@ TEST_F(HuntTest, AutoSearchUntilDecidedGoesOnForWhatTheFirstSettledArmRefused) {
   EXPECT_THAT(tests.back(), HasSubstr("--profile=hogs:2 "));
   EXPECT_THAT(tests.back(), ::testing::EndsWith("-- //t:b_test"));
   EXPECT_LT(result->runs, 200);
-  std::unique_ptr<results::Store> store = OpenStore();
-  absl::StatusOr<std::vector<results::CaseSummary>> rows =
-      store->Summarize({.hunt_ids = {"h1"}, .targets = {}, .profiles = {}});
-  ASSERT_THAT(rows, IsOk());
-  int64_t b_failures_under_hogs = 0;
-  for (const results::CaseSummary& row : *rows) {
-    if (row.profile == "hogs:2" && row.target == "//t:b_test") {
-      b_failures_under_hogs = row.failures;
-    }
-  }
-  EXPECT_GE(b_failures_under_hogs, 5);
+  EXPECT_GE(FailuresOf("//t:b_test", "hogs:2"), 5);
 }
 
 // Both chaos arms refuse b_test and win pass 1 on a_test, so hogs:2 is
@@ -669,17 +674,7 @@ TEST_F(HuntTest, AutoSearchRevivesADroppedArmForWhatTheWinnersRefused) {
   ASSERT_FALSE(tests.empty());
   EXPECT_THAT(tests.back(), HasSubstr("--profile=hogs:2 "));
   EXPECT_THAT(tests.back(), ::testing::EndsWith("-- //t:b_test"));
-  std::unique_ptr<results::Store> store = OpenStore();
-  absl::StatusOr<std::vector<results::CaseSummary>> rows =
-      store->Summarize({.hunt_ids = {"h1"}, .targets = {}, .profiles = {}});
-  ASSERT_THAT(rows, IsOk());
-  int64_t b_failures_under_hogs = 0;
-  for (const results::CaseSummary& row : *rows) {
-    if (row.profile == "hogs:2" && row.target == "//t:b_test") {
-      b_failures_under_hogs = row.failures;
-    }
-  }
-  EXPECT_GE(b_failures_under_hogs, 5);
+  EXPECT_GE(FailuresOf("//t:b_test", "hogs:2"), 5);
 }
 
 TEST_F(HuntTest, InProcessRepetitionMakesATrialPerIteration) {
