@@ -685,8 +685,9 @@ absl::Status Bench::Matrix() {
       "` with P = `chaos:1`, `sched:1` (their defaults) and `auto` (the "
       "search: each arm judged on its own runs), and under `none` `--budget=",
       s.matrix_none_seconds, "s` instead (the time `auto` is given to reach "
-      "FLAKY); time to FLAKY counts from the hunt's start. `chaos` leaves out the static Go "
-      "binaries (the shim cannot act in them). A run fails when any of its test "
+      "FLAKY); time to FLAKY counts from the hunt's start. `chaos` leaves out "
+      "the static Go binaries (the shim cannot act in them). A run fails when "
+      "any of its test "
       "cases fails; s/run is the mean of each run's test time, wrapper "
       "included; x none is its ratio to the target's `none` (a fixed twin's: "
       "its original's).\n\n",

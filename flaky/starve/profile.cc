@@ -227,7 +227,8 @@ absl::Status ParseSched(absl::string_view part, absl::string_view arg,
     } else {
       return PartError(part, absl::StrCat("unknown sched option \"", field,
                                           "\"; expected ms=MIN-MAX, cpu, "
-                                          "idle, nice, fifo, stall, new or fixed"));
+                                          "idle, nice, fifo, stall, new or "
+                                          "fixed"));
     }
   }
   if (modes != 0) spec.modes = modes;

@@ -139,7 +139,8 @@ struct SchedSpec {
     // sit right after a thread starts. Needs idle's permission.
     kNew = 32,
   };
-  static constexpr unsigned kDefaultModes = kCpu | kIdle | kNice | kStall | kNew;
+  static constexpr unsigned kDefaultModes =
+      kCpu | kIdle | kNice | kStall | kNew;
 
   uint64_t seed = 0;
   // Window lengths are log-uniform in [min_ms, max_ms].

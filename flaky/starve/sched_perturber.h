@@ -228,9 +228,10 @@ struct SchedPermission {
 // CheckSchedPermitted tries each mode of `spec` on a forked stand-in with
 // the caller's credentials and limits (which the test inherits), and
 // undoes it: pinning to cpus[0] (non-empty), SCHED_IDLE, nice 19,
-// SCHED_FIFO, and for a stall or a hold SCHED_IDLE on cpus[0]. Undoing is tried too because an unprivileged process may
-// lower another's priority but not raise it back. The stand-in only
-// blocks on a pipe and exits, so this may be called from any thread.
+// SCHED_FIFO, and for a stall or a hold SCHED_IDLE on cpus[0]. Undoing is
+// tried too because an unprivileged process may lower another's priority
+// but not raise it back. The stand-in only blocks on a pipe and exits, so
+// this may be called from any thread.
 SchedPermission CheckSchedPermitted(const SchedSpec& spec,
                                     const std::vector<int>& cpus);
 
